@@ -1,0 +1,48 @@
+"""Building RiskAlert records from rule matches, with deterministic ids."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from riskengine.detectors.base import Match, Rule
+from riskengine.model import RiskLevel, Trade
+
+RECOMMENDED_ACTIONS = {
+    "WASH_TRADING": "Review the account's round-trip trades and counterparties; file a report if intent is confirmed.",
+    "FLASH_CRASH": "Check the market for manipulation or a liquidity event; consider a circuit breaker.",
+    "LARGE_ORDER": "Verify the source of funds and the order's purpose with the customer.",
+    "RAPID_BURST": "Check for automated trading outside the API agreement; rate-limit the account.",
+    "VOLUME_SPIKE": "Watch the account for continued escalation; review recent deposits.",
+}
+ESCALATION = {RiskLevel.CRITICAL: "Act now: ", RiskLevel.HIGH: "Review today: "}
+
+
+def alert_id(pattern: str, window_key: str, evidence: tuple[str, ...]) -> str:
+    """Same pattern, window and evidence give the same id, however often a batch is retried."""
+    digest = hashlib.blake2b(f"{pattern}|{window_key}|{','.join(evidence)}".encode(), digest_size=16)
+    return digest.hexdigest()
+
+
+def build_alert(
+    rule: Rule, match: Match, severity: RiskLevel, trigger: Trade, window_key: str, detected_at: int
+) -> dict[str, Any]:
+    """A RiskAlert record (camelCase Avro fields) about ``trigger``, the trade that completed the match."""
+    return {
+        "alertId": alert_id(rule.pattern, window_key, match.evidence),
+        "patternType": rule.pattern,
+        "rule": rule.rule_id,
+        "timestamp": match.timestamp,
+        "detectedAt": detected_at,
+        "severity": severity.value,
+        "userId": trigger.user_id,
+        "customerId": trigger.customer_id,
+        "symbol": trigger.symbol,
+        "exchange": trigger.exchange,
+        "description": f"{rule.pattern} by {trigger.user_id} on {trigger.symbol}@{trigger.exchange}: "
+        f"{match.description}",
+        "recommendedAction": ESCALATION.get(severity, "") + RECOMMENDED_ACTIONS.get(rule.pattern, "Review."),
+        "triggeredEvents": list(match.evidence),
+        "metrics": {name: float(value) for name, value in match.metrics.items()},
+        "acknowledged": False,
+    }

@@ -1,0 +1,1 @@
+"""The ``riskengine`` command-line tool (local runs, replays, operations)."""

@@ -1,0 +1,98 @@
+"""Terminal output: progress bars and the tables people read at the end of a run."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from riskengine.local.demo import DemoReport
+    from riskengine.local.replay import ReplayReport
+
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+
+
+@contextmanager
+def progress(console: Console, label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar; yields ``advance(n)``."""
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def demo_report(console: Console, report: DemoReport) -> None:
+    summary = Table(title="Risk engine demo", show_header=False, title_justify="left")
+    summary.add_column(style="bold")
+    summary.add_column(justify="right")
+    latencies = sorted(report.latencies_ms)
+    rows = [
+        ("Trades produced", f"{report.produced:,}"),
+        ("Trades scored (read back from risk-analyzed-trades)", f"{report.scored:,}"),
+        ("Late trades (older than the allowed lateness)", f"{report.late:,}"),
+        ("Dead-lettered (crypto-trades-dlq)", _reasons(report.dead_lettered)),
+        ("Alerts raised (risk-alerts)", f"{sum(report.alerts.values()):,}"),
+        ("Batches / retries", f"{report.batches:,} / {report.retries:,}"),
+        ("Throughput, end to end", f"{report.throughput:,.0f} trades/s"),
+        ("Batch latency p50 / p99", f"{_percentile(latencies, 50):,.1f} / {_percentile(latencies, 99):,.1f} ms"),
+    ]
+    for name, value in rows:
+        summary.add_row(name, value)
+    console.print(summary)
+    console.print(_alerts_table(report))
+    console.print(_users_table(report))
+
+
+def _alerts_table(report: DemoReport) -> Table:
+    table = Table(title="Alerts by pattern and severity", title_justify="left")
+    table.add_column("Pattern")
+    for severity in SEVERITIES:
+        table.add_column(severity, justify="right")
+    table.add_column("Total", justify="right", style="bold")
+    table.add_column("Injected episodes", justify="right", style="dim")
+    patterns = sorted({pattern for pattern, _ in report.alerts} | set(report.injected))
+    for pattern in patterns:
+        counts = [report.alerts.get((pattern, s), 0) for s in SEVERITIES]
+        injected = report.injected.get(pattern)
+        table.add_row(pattern, *map(str, counts), str(sum(counts)), "" if injected is None else str(injected))
+    return table
+
+
+def _users_table(report: DemoReport) -> Table:
+    table = Table(title="Riskiest users", title_justify="left")
+    for name in ("User", "Max risk score", "Alerts", "Trades"):
+        table.add_column(name, justify="left" if name == "User" else "right")
+    for user in report.riskiest_users:
+        table.add_row(user.user_id, f"{user.max_score:.3f}", str(user.alerts), str(user.trades))
+    return table
+
+
+def replay_report(console: Console, report: ReplayReport) -> None:
+    table = Table(title=f"Replay written to {report.out_dir}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("Lines read", f"{report.lines:,}")
+    table.add_row("analyzed.jsonl", f"{report.analyzed:,}")
+    table.add_row("alerts.jsonl", f"{report.alerts:,}")
+    table.add_row("rejected.jsonl", f"{report.rejected:,}")
+    console.print(table)
+
+
+def _reasons(reasons: dict[str, int]) -> str:
+    total = sum(reasons.values())
+    detail = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
+    return f"{total:,}" + (f" ({detail})" if detail else "")
+
+
+def _percentile(values: list[float], pct: int) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]

@@ -1,0 +1,153 @@
+"""Confluent-framed Avro codec (plus a JSON escape hatch for hand-fed messages).
+
+Wire format (Confluent): ``0x00 | schema id (4 bytes, big-endian) | Avro binary body``.
+
+Decoding is on the hot path (every consumed trade), so the per-subject state is resolved once and
+kept in small objects whose ``__call__`` does only what depends on the value: the frame check, one
+dict hit for the (writer, reader) pair of the frame's schema id, and the fastavro read.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+from fastavro import schemaless_reader, schemaless_writer
+from fastavro.types import Schema
+
+from .errors import AvroDecodeError, AvroEncodeError, JsonDecodeError, MalformedFrame
+from .registry import SchemaRegistry
+
+MAGIC_BYTE: Final = 0
+HEADER_SIZE: Final = 5
+_HEADER: Final = struct.Struct(">BI")
+_SCHEMA_ID: Final = struct.Struct(">I")
+_JSON_START: Final = ord("{")
+# Errors fastavro raises for a record that does not fit the schema (wrong type, missing field...).
+_ENCODE_ERRORS: Final = (ValueError, TypeError, KeyError, AttributeError, OverflowError)
+
+Record = dict[str, Any]
+
+
+class _SubjectDecoder:
+    """Decoder bound to one subject: the reader schema is the subject's latest."""
+
+    __slots__ = ("_pairs", "_reader", "_registry", "_subject")
+
+    def __init__(self, registry: SchemaRegistry, subject: str) -> None:
+        self._registry = registry
+        self._subject = subject
+        _, self._reader = registry.latest(subject)
+        # schema id -> (writer schema, reader schema or None when identical: resolution is skipped).
+        self._pairs: dict[int, tuple[Schema, Schema | None]] = {}
+
+    def __call__(self, value: bytes) -> Record:
+        if not value or value[0] != MAGIC_BYTE:
+            return _decode_non_avro(value)
+        if len(value) < HEADER_SIZE:
+            raise MalformedFrame(f"{len(value)}-byte value is shorter than the header", reason="truncated")
+        schema_id = _SCHEMA_ID.unpack_from(value, 1)[0]
+        pair = self._pairs.get(schema_id) or self._resolve(schema_id)
+        buf = io.BytesIO(value)
+        buf.seek(HEADER_SIZE)
+        try:
+            record = schemaless_reader(buf, pair[0], pair[1])
+        except Exception as exc:  # any failure of a pure read means the bytes do not match the schema
+            raise _body_error(self._subject, schema_id, exc) from exc
+        if buf.tell() != len(value):
+            raise _body_error(self._subject, schema_id, f"{len(value) - buf.tell()} trailing bytes")
+        return record
+
+    def _resolve(self, schema_id: int) -> tuple[Schema, Schema | None]:
+        """Look the writer schema up (may raise UnknownSchemaId) and cache its pair."""
+        writer = self._registry.schema_for_id(schema_id)
+        pair = self._pairs[schema_id] = (writer, None if writer == self._reader else self._reader)
+        return pair
+
+
+def _body_error(subject: str, schema_id: int, cause: Exception | str) -> AvroDecodeError:
+    """Describe a body that does not fit its writer schema; EOF gets the ``truncated`` reason."""
+    reason = "truncated" if isinstance(cause, EOFError) else None
+    detail = f"{subject} body written with schema id {schema_id} does not decode: {cause!r}"
+    return AvroDecodeError(detail, reason=reason)
+
+
+def _decode_non_avro(value: bytes) -> Record:
+    """Handle values without the magic byte: JSON objects (kcat-friendly) or malformed frames."""
+    stripped = value.lstrip() if value else b""
+    if not stripped:
+        raise MalformedFrame("empty value (tombstone or blank message)", reason="empty_value")
+    if stripped[0] != _JSON_START:
+        detail = f"first byte is {value[0]:#04x}, expected {MAGIC_BYTE:#04x} (Avro) or '{{' (JSON)"
+        raise MalformedFrame(detail, reason="bad_magic_byte")
+    try:
+        return json.loads(stripped)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise JsonDecodeError(f"value starts with '{{' but is not valid JSON: {exc}") from exc
+
+
+class _SubjectEncoder:
+    """Encoder bound to one subject: frames with the id of the subject's latest schema."""
+
+    __slots__ = ("_header", "_schema", "_subject")
+
+    def __init__(self, registry: SchemaRegistry, subject: str) -> None:
+        self._subject = subject
+        schema_id, self._schema = registry.latest(subject)
+        self._header = _HEADER.pack(MAGIC_BYTE, schema_id)
+
+    def __call__(self, record: Record) -> bytes:
+        buf = io.BytesIO()
+        buf.write(self._header)
+        try:
+            schemaless_writer(buf, self._schema, record)
+        except _ENCODE_ERRORS as exc:
+            raise AvroEncodeError(f"record does not fit the {self._subject} schema: {exc}") from exc
+        return buf.getvalue()
+
+
+class AvroCodec:
+    """Encode/decode Kafka values of the engine's subjects against a schema registry.
+
+    Extra keys in a record are ignored on encode and missing keys take the schema default
+    (fastavro's non-strict mode), so a trade decoded from hand-written JSON can be re-embedded.
+    """
+
+    def __init__(self, registry: SchemaRegistry) -> None:
+        self.registry = registry
+        self._decoders: dict[str, _SubjectDecoder] = {}
+        self._encoders: dict[str, _SubjectEncoder] = {}
+
+    def decoder(self, subject: str) -> Callable[[bytes], Record]:
+        """Return the decode function of ``subject``, for loops that handle errors per record."""
+        decoder = self._decoders.get(subject)
+        if decoder is None:
+            decoder = self._decoders[subject] = _SubjectDecoder(self.registry, subject)
+        return decoder
+
+    def _encoder(self, subject: str) -> _SubjectEncoder:
+        """Return (building once) the encoder of ``subject``."""
+        encoder = self._encoders.get(subject)
+        if encoder is None:
+            encoder = self._encoders[subject] = _SubjectEncoder(self.registry, subject)
+        return encoder
+
+    def decode(self, subject: str, value: bytes) -> Record:
+        """Decode one Kafka value: Confluent-framed Avro, or a JSON object (first non-blank byte ``{``).
+
+        Raises a CodecError subclass whose ``reason`` says what is wrong with the value.
+        """
+        decoder = self._decoders.get(subject) or self.decoder(subject)
+        return decoder(value)
+
+    def encode(self, subject: str, record: Record) -> bytes:
+        """Encode ``record`` with the subject's latest schema, Confluent-framed."""
+        return self._encoder(subject)(record)
+
+    def encode_many(self, subject: str, records: Iterable[Record]) -> list[bytes]:
+        """Encode a batch; the subject's schema and header are resolved once for the whole batch."""
+        encoder = self._encoder(subject)
+        return [encoder(record) for record in records]

@@ -1,0 +1,218 @@
+"""The detection and scoring harness: windows in, analysed trades and new alerts out.
+
+Rules only answer "is there a match here, and how strong". The harness decides where to
+look (only matches that contain a trade of this batch), applies the overlap strategy (a
+sequence rule reports the first match of a run of consecutive matches: one alert per
+episode, not one per trade), turns strengths into severities, keeps alerts already written
+by an earlier delivery from being raised again, and turns a failing rule into a recorded
+failure instead of a failed batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from riskengine import ENGINE_VERSION
+from riskengine.alerts import alert_id, build_alert
+from riskengine.detectors.base import Match, Rule, SequenceRule, TradeRule
+from riskengine.model import Trade
+from riskengine.scoring import RiskScorer, ScoreInputs, ScoringConfig, severity_for_strength
+from riskengine.windows.events import WindowEvent
+from riskengine.windows.spec import Scope, WindowSpec
+from riskengine.windows.store import LATE, AlertMark, WindowState, WindowStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFailure:
+    rule: str
+    subject: str
+    error: str
+
+
+@dataclass(slots=True)
+class Evaluation:
+    analyzed: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    marks: list[AlertMark] = field(default_factory=list)
+    suppressed_alerts: int = 0
+    late_trades: int = 0
+    rule_failures: list[RuleFailure] = field(default_factory=list)
+    raised: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Hit:
+    rule: Rule
+    match: Match
+    window: WindowState | None
+    window_key: str
+
+
+def window_specs(rules: Sequence[Rule], scoring: ScoringConfig, lateness_ms: int) -> dict[Scope, WindowSpec]:
+    """The windows the enabled rules and the scorer need, one per scope, merged."""
+    specs = {
+        Scope.USER: WindowSpec(Scope.USER, scoring.baseline_trades + 1, scoring.baseline_horizon_ms, lateness_ms),
+        Scope.SYMBOL_EXCHANGE: WindowSpec(
+            Scope.SYMBOL_EXCHANGE,
+            1,
+            scoring.volume_window_ms + scoring.volume_bucket_ms,
+            lateness_ms,
+            volume_bucket_ms=scoring.volume_bucket_ms,
+        ),
+    }
+    for rule in rules:
+        if isinstance(rule, SequenceRule):
+            # One extra event before a match, to tell whether the match starts an episode.
+            need = WindowSpec(rule.scope, rule.length + 1, rule.window_ms, lateness_ms)
+            specs[rule.scope] = specs[rule.scope].merged(need) if rule.scope in specs else need
+    return specs
+
+
+class RiskEngine:
+    def __init__(
+        self,
+        store: WindowStore,
+        rules: Sequence[Rule],
+        scoring: ScoringConfig | None = None,
+        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
+        self.store = store
+        self.trade_rules = [r for r in rules if isinstance(r, TradeRule)]
+        self.sequence_rules = [r for r in rules if isinstance(r, SequenceRule)]
+        self.scorer = RiskScorer(scoring)
+        self._clock_ms = clock_ms
+
+    def evaluate(self, trades: Sequence[Trade]) -> Evaluation:
+        """Place ``trades`` in their windows, detect, score. Nothing is marked as sent yet."""
+        evaluation = Evaluation()
+        if not trades:
+            return evaluation
+        windows = self.store.apply(trades)
+        arrival = {trade.trade_id: index for index, trade in enumerate(trades)}
+        hits = self._detect(trades, windows, arrival, evaluation)
+        now = self._clock_ms()
+        for trade in trades:
+            evaluation.analyzed.append(self._analyze(trade, windows, hits.get(trade.trade_id, []), now, evaluation))
+        return evaluation
+
+    def commit(self, evaluation: Evaluation) -> None:
+        """Remember the new alerts as written; call only after the sink has flushed them."""
+        self.store.mark_alerts(evaluation.marks)
+
+    def _detect(
+        self,
+        trades: Sequence[Trade],
+        windows: Mapping[tuple[Scope, str], WindowState],
+        arrival: Mapping[str, int],
+        evaluation: Evaluation,
+    ) -> dict[str, list[_Hit]]:
+        hits: dict[str, list[_Hit]] = defaultdict(list)
+        for rule in self.trade_rules:
+            for trade in trades:
+                match = self._guarded(rule, trade.trade_id, evaluation, rule.check, trade)
+                if match is not None:
+                    user_key = Scope.USER.key(trade)
+                    hits[trade.trade_id].append(_Hit(rule, match, windows.get((Scope.USER, user_key)), user_key))
+        for rule in self.sequence_rules:
+            for (scope, key), window in windows.items():
+                if scope is rule.scope:
+                    for match in self._episodes(rule, window, evaluation):
+                        trigger = max((t for t in match.evidence if t in arrival), key=arrival.__getitem__)
+                        hits[trigger].append(_Hit(rule, match, window, key))
+        return hits
+
+    def _episodes(self, rule: SequenceRule, window: WindowState, evaluation: Evaluation) -> Iterator[Match]:
+        events = window.events
+        batch = {tid for tid, status in window.batch_trade_ids.items() if status != LATE}
+        positions = [i for i, event in enumerate(events) if event.trade_id in batch]
+        ends = sorted({end for p in positions for end in range(p, min(p + rule.length, len(events)))})
+        checked: dict[int, Match | None] = {}
+
+        def match_at(end: int) -> Match | None:
+            if end < 0:
+                return None
+            if end not in checked:
+                checked[end] = self._guarded(rule, window.key, evaluation, rule.check, events, end)
+            return checked[end]
+
+        for end in ends:
+            match = match_at(end)
+            if match is not None and match_at(end - 1) is None:
+                yield match
+
+    def _guarded(
+        self, rule: Rule, subject: str, evaluation: Evaluation, check: Callable[..., Match | None], *args: Any
+    ) -> Match | None:
+        try:
+            return check(*args)
+        except Exception as exc:  # a broken rule must not fail the batch: record it and go on
+            logger.exception("rule %s failed on %s", rule.rule_id, subject)
+            evaluation.rule_failures.append(RuleFailure(rule.rule_id, subject, f"{type(exc).__name__}: {exc}"))
+            return None
+
+    def _analyze(
+        self,
+        trade: Trade,
+        windows: Mapping[tuple[Scope, str], WindowState],
+        hits: Sequence[_Hit],
+        now: int,
+        evaluation: Evaluation,
+    ) -> dict[str, Any]:
+        strengths: dict[str, float] = {}
+        alert_ids: list[str] = []
+        for hit in hits:
+            strengths[hit.rule.pattern] = max(strengths.get(hit.rule.pattern, 0.0), hit.match.strength)
+            alert_ids.append(self._raise(trade, hit, now, evaluation))
+        user = windows[(Scope.USER, Scope.USER.key(trade))]
+        market = windows.get((Scope.SYMBOL_EXCHANGE, Scope.SYMBOL_EXCHANGE.key(trade)))
+        late = any(w.batch_trade_ids.get(trade.trade_id) == LATE for w in (user, market) if w is not None)
+        evaluation.late_trades += late
+        scored = self.scorer.score(
+            ScoreInputs(
+                trade=trade,
+                pattern_strengths=strengths,
+                previous_user_events=_events_before(user.events, trade),
+                volume_buckets=market.volume_buckets if market is not None else {},
+                late=late,
+            )
+        )
+        return {
+            "originalTrade": trade.record,
+            "triggeredPatterns": sorted(strengths),
+            "alertIds": alert_ids,
+            **scored,
+            "processedAt": now,
+            "engineVersion": ENGINE_VERSION,
+        }
+
+    def _raise(self, trade: Trade, hit: _Hit, now: int, evaluation: Evaluation) -> str:
+        identifier = alert_id(hit.rule.pattern, hit.window_key, hit.match.evidence)
+        if identifier in evaluation.raised:
+            return identifier
+        evaluation.raised.add(identifier)
+        if hit.window is not None and identifier in hit.window.alert_ids:
+            evaluation.suppressed_alerts += 1
+            return identifier
+        severity = severity_for_strength(hit.match.strength)
+        evaluation.alerts.append(build_alert(hit.rule, hit.match, severity, trade, hit.window_key, now))
+        ttl = hit.window.spec.ttl_ms if hit.window is not None else 86_400_000
+        evaluation.marks.append(AlertMark(hit.window_key, identifier, hit.match.timestamp, ttl))
+        return identifier
+
+
+def _events_before(events: Sequence[WindowEvent], trade: Trade) -> Sequence[WindowEvent]:
+    """The user's events that precede ``trade`` in event-time order (the window's own order)."""
+    end = bisect_left(events, (trade.timestamp, trade.trade_id), key=_event_order)
+    return events[:end]
+
+
+def _event_order(event: WindowEvent) -> tuple[int, str]:
+    return event.timestamp, event.trade_id

@@ -1,0 +1,12 @@
+"""Embedded loopback services (Redis, a Kafka-protocol broker) for local runs and integration tests.
+
+Production code never imports this package; it only needs a Redis URL and Kafka bootstrap servers,
+which these services provide on 127.0.0.1.
+"""
+
+from riskengine.local.broker import EmbeddedBroker
+from riskengine.local.errors import ServiceUnavailable
+from riskengine.local.ports import free_port
+from riskengine.local.redis_server import EmbeddedRedis
+
+__all__ = ["EmbeddedBroker", "EmbeddedRedis", "ServiceUnavailable", "free_port"]

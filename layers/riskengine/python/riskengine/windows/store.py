@@ -1,0 +1,160 @@
+"""The window store: Redis sorted sets, read and written in a constant number of round trips.
+
+``apply`` places a batch of trades in every window they belong to and returns, per window,
+what detection needs; ``mark_alerts`` remembers alerts once they are written, so a
+redelivered batch raises none again. Standalone Redis takes one script call per batch;
+Redis Cluster takes one per hash slot (keys of one user or one market share a slot).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Protocol
+
+import redis
+from redis.cluster import RedisCluster, key_slot
+
+from riskengine.errors import StateStoreError
+from riskengine.model import Trade
+from riskengine.windows.events import WindowEvent, decode_member, encode_member
+from riskengine.windows.spec import Scope, WindowSpec
+
+APPLY_SCRIPT = resources.files("riskengine.windows").joinpath("apply_batch.lua").read_text()
+
+PLACED, REDELIVERED, LATE = "N", "D", "L"
+
+
+@dataclass(slots=True)
+class WindowState:
+    """One window as a batch sees it after being applied."""
+
+    spec: WindowSpec
+    key: str
+    events: list[WindowEvent] = field(default_factory=list)
+    batch_trade_ids: dict[str, str] = field(default_factory=dict)  # trade id -> PLACED/REDELIVERED/LATE
+    alert_ids: frozenset[str] = frozenset()
+    volume_buckets: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def alerts_key(self) -> str:
+        return f"{self.key}:alerts"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMark:
+    """Remember that ``alert_id`` was written, in the window whose events are its evidence."""
+
+    window_key: str
+    alert_id: str
+    timestamp: int
+    ttl_ms: int
+
+
+@dataclass(slots=True)
+class RoundTripCounter:
+    """Counts what the store sends, so benchmarks can report commands and round trips per batch."""
+
+    round_trips: int = 0
+    script_calls: int = 0
+
+
+class WindowStore(Protocol):
+    def apply(self, trades: Sequence[Trade]) -> dict[tuple[Scope, str], WindowState]: ...
+
+    def mark_alerts(self, marks: Sequence[AlertMark]) -> None: ...
+
+
+class RedisWindowStore:
+    """Windows in Redis (standalone or cluster), driven by one Lua script."""
+
+    def __init__(self, client: redis.Redis | RedisCluster, specs: Mapping[Scope, WindowSpec]) -> None:
+        self._client = client
+        self._specs = dict(specs)
+        self._script = client.register_script(APPLY_SCRIPT)
+        self._cluster = isinstance(client, RedisCluster)
+        self.counter = RoundTripCounter()
+
+    @property
+    def specs(self) -> Mapping[Scope, WindowSpec]:
+        return self._specs
+
+    def apply(self, trades: Sequence[Trade]) -> dict[tuple[Scope, str], WindowState]:
+        windows = self._group(trades)
+        for group in self._by_slot(windows.values()):
+            keys, args = _script_arguments(group)
+            try:
+                replies = self._script(keys=keys, args=args)
+            except redis.RedisError as exc:
+                raise StateStoreError(f"window script failed: {exc}") from exc
+            self.counter.round_trips += 1
+            self.counter.script_calls += 1
+            for (state, members), reply in zip(group, replies, strict=True):
+                _read_reply(state, members, reply)
+        return {(state.spec.scope, state.key): state for state, _ in windows.values()}
+
+    def mark_alerts(self, marks: Sequence[AlertMark]) -> None:
+        if not marks:
+            return
+        pipe = self._client.pipeline(transaction=False)
+        for mark in marks:
+            key = f"{mark.window_key}:alerts"
+            pipe.zadd(key, {mark.alert_id: mark.timestamp})
+            pipe.pexpire(key, mark.ttl_ms)
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise StateStoreError(f"could not record alert marks: {exc}") from exc
+        self.counter.round_trips += 1
+
+    def _group(self, trades: Sequence[Trade]) -> dict[str, tuple[WindowState, list[Trade]]]:
+        windows: dict[str, tuple[WindowState, list[Trade]]] = {}
+        for spec in self._specs.values():
+            key_of = spec.scope.key
+            for trade in trades:
+                key = key_of(trade)
+                entry = windows.get(key)
+                if entry is None:
+                    entry = windows[key] = (WindowState(spec=spec, key=key), [])
+                entry[1].append(trade)
+        return windows
+
+    def _by_slot(
+        self, windows: Iterable[tuple[WindowState, list[Trade]]]
+    ) -> Iterable[list[tuple[WindowState, list[Trade]]]]:
+        if not self._cluster:
+            group = list(windows)
+            return [group] if group else []
+        slots: dict[int, list[tuple[WindowState, list[Trade]]]] = defaultdict(list)
+        for entry in windows:
+            slots[key_slot(entry[0].key.encode())].append(entry)
+        return slots.values()
+
+
+def _script_arguments(group: Sequence[tuple[WindowState, list[Trade]]]) -> tuple[list[str], list[Any]]:
+    keys: list[str] = []
+    args: list[Any] = []
+    for state, trades in group:
+        spec = state.spec
+        keys += (state.key, f"{state.key}:alerts", f"{state.key}:vol")
+        args += (spec.lateness_ms, spec.history, spec.horizon_ms, spec.ttl_ms, spec.volume_bucket_ms, len(trades))
+        for trade in trades:
+            args += (trade.timestamp, encode_member(trade), repr(trade.notional))
+    return keys, args
+
+
+def _read_reply(state: WindowState, trades: Sequence[Trade], reply: Sequence[Any]) -> None:
+    statuses, flat_events, alert_ids, flat_buckets = reply
+    statuses = statuses.decode() if isinstance(statuses, bytes) else statuses
+    state.batch_trade_ids = {trade.trade_id: status for trade, status in zip(trades, statuses, strict=True)}
+    state.events = [
+        decode_member(_text(flat_events[i]), float(flat_events[i + 1])) for i in range(0, len(flat_events), 2)
+    ]
+    state.alert_ids = frozenset(_text(a) for a in alert_ids)
+    state.volume_buckets = {int(flat_buckets[i]): float(flat_buckets[i + 1]) for i in range(0, len(flat_buckets), 2)}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,172 @@
+"""Poison records are dead-lettered with their reason and source position; the valid records of
+the same batch are all scored and the batch is acknowledged (no partial-batch failures)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+import redis
+
+from riskengine import ENGINE_VERSION
+from riskengine.codec import AvroCodec, FixedIdRegistry
+from riskengine.local import EmbeddedRedis
+from riskengine.model import SourceRecord
+from riskengine.pipeline import BatchProcessor
+from riskengine.runtime import build_engine
+from riskengine.settings import Settings
+from riskengine.sinks import MemorySink
+
+pytestmark = pytest.mark.integration
+
+BASE_TS = 1_763_900_000_000
+NOW = BASE_TS + 3_600_000
+SUBJECT = "crypto-trades-value"
+CODEC = AvroCodec(FixedIdRegistry())
+SOURCE_HEADERS = (("source", b"integration-test"),)
+
+
+def trade(
+    trade_id: str, *, user: str = "U1", quantity: float = 1.0, price: float = 100.0, at: int = 0, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "tradeId": trade_id,
+        "userId": user,
+        "customerId": f"C-{user}",
+        "symbol": "BTC/USDT",
+        "baseAsset": "BTC",
+        "quoteAsset": "USDT",
+        "side": "BUY",
+        "orderType": "MARKET",
+        "quantity": quantity,
+        "price": price,
+        "notional": quantity * price,
+        "timestamp": BASE_TS + at,
+        "exchange": "BINANCE",
+        **extra,
+    }
+
+
+def avro(t: dict[str, Any]) -> bytes:
+    return CODEC.encode(SUBJECT, t)
+
+
+def with_schema_id(frame: bytes, schema_id: int) -> bytes:
+    return frame[:1] + schema_id.to_bytes(4, "big") + frame[5:]
+
+
+def _without(t: dict[str, Any], name: str) -> dict[str, Any]:
+    return {k: v for k, v in t.items() if k != name}
+
+
+# (value, expected dead-letter reason or None for a valid record, trade id when valid)
+MIXED: list[tuple[bytes | None, str | None, str | None]] = [
+    (avro(trade("ok-1", at=0)), None, "ok-1"),
+    (b"\xde\xad\xbe\xef this is not a trade", "bad_magic_byte", None),
+    (with_schema_id(avro(trade("unknown-id", at=1_000)), 999), "unknown_schema_id", None),
+    (json.dumps(_without(trade("no-user", at=1_000), "userId")).encode(), "missing_field", None),
+    (avro(trade("zero-qty", quantity=0.0, at=1_000)), "quantity_not_positive", None),
+    (avro(trade("ok-2", user="U2", at=2_000)), None, "ok-2"),
+    (None, "empty_value", None),
+    (avro(trade("cut-short", at=2_000))[:20], "truncated", None),
+    (json.dumps(trade("ok-json", user="U3", at=3_000)).encode(), None, "ok-json"),
+    (b'{"tradeId": "broken', "json_decode_error", None),
+    (avro(trade("future", at=NOW - BASE_TS + 300_001)), "timestamp_in_future", None),
+    (avro(trade("bad-symbol", symbol="BTCUSDT", at=3_000)), "bad_symbol", None),
+    (avro(trade("ok-large", user="U4", quantity=20.0, price=50_000.0, at=4_000)), None, "ok-large"),
+]
+
+
+def _records() -> list[SourceRecord]:
+    return [
+        SourceRecord("crypto-trades", i % 2, 500 + i, BASE_TS + i, f"key-{i}".encode(), value, SOURCE_HEADERS)
+        for i, (value, _, _) in enumerate(MIXED)
+    ]
+
+
+@pytest.fixture
+def processor(redis_client: redis.Redis, redis_server: EmbeddedRedis) -> BatchProcessor:
+    engine = build_engine(redis_client, Settings(redis_url=redis_server.url))
+    return BatchProcessor(engine=engine, codec=CODEC, sink=MemorySink(), clock_ms=lambda: NOW)
+
+
+def _sink(processor: BatchProcessor) -> MemorySink:
+    assert isinstance(processor.sink, MemorySink)
+    return processor.sink
+
+
+def test_bad_records_are_dead_lettered_and_valid_ones_all_scored(processor: BatchProcessor) -> None:
+    batch = _records()
+    outcome = processor.process(batch)
+    sink = _sink(processor)
+
+    assert outcome.failure is None
+    assert outcome.response() == {"batchItemFailures": []}
+    assert outcome.received == len(MIXED)
+
+    valid_ids = [tid for _, reason, tid in MIXED if reason is None]
+    assert outcome.scored == len(valid_ids)
+    assert [a["originalTrade"]["tradeId"] for a in sink.analyzed] == valid_ids
+    assert all(isinstance(a["riskScore"], float) for a in sink.analyzed)
+    assert [(a["patternType"], a["triggeredEvents"]) for a in sink.alerts] == [("LARGE_ORDER", ["ok-large"])]
+
+    expected = [(record, reason) for record, (_, reason, _) in zip(batch, MIXED, strict=True) if reason]
+    assert outcome.dead_letters == Counter(reason for _, reason in expected)
+    assert [(letter.record, letter.reason) for letter in sink.dead_letters] == expected
+    for letter in sink.dead_letters:
+        assert letter.detail, letter.reason
+        headers = letter.headers()
+        assert headers[: len(SOURCE_HEADERS)] == list(SOURCE_HEADERS)  # original headers kept, first
+        values = dict(headers[len(SOURCE_HEADERS) :])
+        assert values["dlq.reason"] == letter.reason.encode()
+        assert values["dlq.detail"] == letter.detail.encode()
+        assert values["dlq.source.topic"] == b"crypto-trades"
+        assert values["dlq.source.partition"] == str(letter.record.partition).encode()
+        assert values["dlq.source.offset"] == str(letter.record.offset).encode()
+        assert values["dlq.source.timestamp"] == str(letter.record.timestamp).encode()
+        assert values["dlq.engine.version"] == ENGINE_VERSION.encode()
+
+
+def test_dead_letter_details_tell_the_producer_what_to_fix(processor: BatchProcessor) -> None:
+    processor.process(_records())
+    details = {letter.reason: letter.detail for letter in _sink(processor).dead_letters}
+    assert "999" in details["unknown_schema_id"]
+    assert "'userId'" in details["missing_field"]
+    assert "quantity" in details["quantity_not_positive"]
+    assert "in the future" in details["timestamp_in_future"]
+    assert "0xde" in details["bad_magic_byte"]
+    assert "BTCUSDT" in details["bad_symbol"]
+
+
+def test_positions_in_the_dead_letter_headers_match_the_source_records(processor: BatchProcessor) -> None:
+    processor.process(_records())
+    positions = {
+        (dict(letter.headers())["dlq.source.partition"], dict(letter.headers())["dlq.source.offset"])
+        for letter in _sink(processor).dead_letters
+    }
+    assert positions == {
+        (b"1", b"501"),
+        (b"0", b"502"),
+        (b"1", b"503"),
+        (b"0", b"504"),
+        (b"0", b"506"),
+        (b"1", b"507"),
+        (b"1", b"509"),
+        (b"0", b"510"),
+        (b"1", b"511"),
+    }
+
+
+def test_a_batch_of_only_bad_records_is_acknowledged_and_touches_no_window(
+    processor: BatchProcessor, redis_client: redis.Redis
+) -> None:
+    bad = [r for r, (_, reason, _) in zip(_records(), MIXED, strict=True) if reason]
+    outcome = processor.process(bad)
+    assert outcome.failure is None
+    assert outcome.response() == {"batchItemFailures": []}
+    assert outcome.scored == 0
+    assert sum(outcome.dead_letters.values()) == len(bad)
+    assert _sink(processor).analyzed == []
+    assert redis_client.keys("*") == []

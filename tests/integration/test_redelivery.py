@@ -1,0 +1,330 @@
+"""At-least-once delivery: a redelivered batch leaves Redis byte-identical, raises no alert twice
+and re-emits the same scores; a batch whose results could not be flushed is retried safely."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+import redis
+
+from riskengine.codec import AvroCodec, FixedIdRegistry
+from riskengine.errors import SinkError
+from riskengine.local import EmbeddedRedis
+from riskengine.model import SourceRecord
+from riskengine.pipeline import BatchOutcome, BatchProcessor
+from riskengine.runtime import build_engine
+from riskengine.settings import Settings
+from riskengine.sinks import DeadLetter, MemorySink
+
+pytestmark = pytest.mark.integration
+
+BASE_TS = 1_763_900_000_000
+NOW = BASE_TS + 3_600_000
+SUBJECT = "crypto-trades-value"
+CODEC = AvroCodec(FixedIdRegistry())
+# Fields that legitimately differ between two deliveries: when the engine processed them.
+VOLATILE = ("processedAt", "detectedAt")
+
+
+def trade(
+    trade_id: str,
+    *,
+    user: str = "U1",
+    symbol: str = "BTC/USDT",
+    side: str = "BUY",
+    quantity: float = 1.0,
+    price: float = 100.0,
+    at: int = 0,
+    exchange: str = "BINANCE",
+    **extra: Any,
+) -> dict[str, Any]:
+    base, quote = symbol.split("/")
+    return {
+        "tradeId": trade_id,
+        "userId": user,
+        "customerId": f"C-{user}",
+        "symbol": symbol,
+        "baseAsset": base,
+        "quoteAsset": quote,
+        "side": side,
+        "orderType": "LIMIT",
+        "quantity": quantity,
+        "price": price,
+        "notional": quantity * price,
+        "timestamp": BASE_TS + at,
+        "exchange": exchange,
+        **extra,
+    }
+
+
+def records(
+    trades: Sequence[dict[str, Any]], *, first_offsets: dict[int, int] | None = None, partitions: int = 1
+) -> list[SourceRecord]:
+    """Records spread round-robin over ``partitions``, offsets counting up from ``first_offsets``."""
+    next_offset = dict(first_offsets or {}) or {p: 0 for p in range(partitions)}
+    out = []
+    for i, t in enumerate(trades):
+        partition = sorted(next_offset)[i % len(next_offset)]
+        out.append(
+            SourceRecord(
+                "crypto-trades",
+                partition,
+                next_offset[partition],
+                t["timestamp"],
+                t["userId"].encode(),
+                CODEC.encode(SUBJECT, t),
+            )
+        )
+        next_offset[partition] += 1
+    return out
+
+
+def processor(client: redis.Redis, url: str, sink: MemorySink | None = None) -> BatchProcessor:
+    engine = build_engine(client, Settings(redis_url=url))
+    return BatchProcessor(engine=engine, codec=CODEC, sink=sink or MemorySink(), clock_ms=lambda: NOW)
+
+
+def dump(client: redis.Redis) -> dict[bytes, tuple[Any, ...]]:
+    """Every key: its type, type-appropriate contents (with scores), its DUMP bytes, whether it has a TTL."""
+    state: dict[bytes, tuple[Any, ...]] = {}
+    for key in sorted(client.keys("*")):
+        kind = client.type(key)
+        if kind == b"zset":
+            contents: Any = client.zrange(key, 0, -1, withscores=True)
+        elif kind == b"hash":
+            contents = sorted(client.hgetall(key).items())
+        elif kind == b"string":
+            contents = client.get(key)
+        elif kind == b"set":
+            contents = sorted(client.smembers(key))
+        elif kind == b"list":
+            contents = client.lrange(key, 0, -1)
+        else:
+            raise AssertionError(f"unexpected Redis type {kind!r} for {key!r}")
+        ttl = client.pttl(key)
+        assert ttl != -2, key
+        state[key] = (kind, contents, client.dump(key), ttl > 0)
+    return state
+
+
+def stable(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in item.items() if k not in VOLATILE} for item in items]
+
+
+def compact_mixed_batch() -> list[dict[str, Any]]:
+    """Every pattern at once, each within a few seconds of event time."""
+    spike = [
+        trade(f"vs{i}", user="U-VS", symbol="ETH/USDT", quantity=q, price=2_000.0, at=i * 1_000)
+        for i, q in enumerate((1.0, 1.55, 2.35))
+    ]
+    wash = [
+        trade("wt0", user="U-WT", symbol="SOL/USDT", side="BUY", quantity=10.0, price=150.0, at=0),
+        trade("wt1", user="U-WT", symbol="SOL/USDT", side="SELL", quantity=10.5, price=150.0, at=1_000),
+        trade("wt2", user="U-WT", symbol="SOL/USDT", side="BUY", quantity=10.0, price=150.0, at=2_000),
+    ]
+    crash = [
+        trade(
+            f"fc{i:02d}",
+            user=f"U-FC{i}",
+            symbol="ADA/USDT",
+            side="SELL",
+            quantity=1_000.0,
+            price=0.5 - i * 0.005,
+            at=i * 300,
+            exchange="KRAKEN",
+        )
+        for i in range(15)
+    ]
+    burst = [
+        trade(f"rb{i:02d}", user="U-RB", symbol="DOT/USDT", quantity=1.0, price=7.0, at=i * 150) for i in range(30)
+    ]
+    large = [
+        trade("lo", user="U-LO", quantity=12.0, price=50_000.0, at=2_500),
+        trade("self", user="U-ST", counterpartyUserId="U-ST", at=2_600, country="KP"),
+    ]
+    return sorted([*spike, *wash, *crash, *burst, *large], key=lambda t: (t["timestamp"], t["tradeId"]))
+
+
+PATTERNS = ["FLASH_CRASH", "LARGE_ORDER", "RAPID_BURST", "VOLUME_SPIKE", "WASH_TRADING", "WASH_TRADING"]
+
+
+def _deliver_twice(client: redis.Redis, url: str, batch: list[SourceRecord]) -> tuple[MemorySink, BatchOutcome]:
+    sink = MemorySink()
+    first = processor(client, url, sink).process(batch)
+    assert first.failure is None
+    state = dump(client)
+    analyzed, alerts = list(sink.analyzed), list(sink.alerts)
+    # A fresh processor, as a new Lambda container picking up the retried batch would be.
+    second = processor(client, url, sink).process(batch)
+    assert second.failure is None
+    assert second.response() == {"batchItemFailures": []}
+    repeated = [(a["patternType"], a["triggeredEvents"]) for a in sink.alerts[len(alerts) :]]
+    assert repeated == []
+    assert sum(second.alerts.values()) == 0
+    assert second.alerts_suppressed == len(alerts)
+    assert stable(sink.analyzed[len(analyzed) :]) == stable(analyzed)
+    assert dump(client) == state
+    return sink, first
+
+
+def test_a_redelivered_batch_changes_nothing_and_raises_no_alert_twice(
+    redis_client: redis.Redis, redis_server: EmbeddedRedis
+) -> None:
+    trades = compact_mixed_batch()
+    sink, first = _deliver_twice(redis_client, redis_server.url, records(trades))
+    assert first.scored == len(trades)
+    assert sorted(a["patternType"] for a in sink.alerts) == PATTERNS
+    assert len(sink.analyzed) == 2 * len(trades)
+    assert {a["originalTrade"]["tradeId"] for a in sink.analyzed} == {t["tradeId"] for t in trades}
+    # Every analysed trade was re-emitted with its scores, patterns and alert ids.
+    firsts, seconds = sink.analyzed[: len(trades)], sink.analyzed[len(trades) :]
+    for a, b in zip(firsts, seconds, strict=True):
+        assert (a["riskScore"], a["finalRiskLevel"], a["scoreContributions"], a["alertIds"]) == (
+            b["riskScore"],
+            b["finalRiskLevel"],
+            b["scoreContributions"],
+            b["alertIds"],
+        )
+    assert any(a["riskScore"] > 0.5 for a in seconds)
+
+
+def test_a_redelivered_late_trade_does_not_raise_its_alert_again(
+    redis_client: redis.Redis, redis_server: EmbeddedRedis
+) -> None:
+    processor(redis_client, redis_server.url).process(records([trade("on-time", user="U-L", at=100_000)]))
+    late = records([trade("late-large", user="U-L", quantity=20.0, price=50_000.0, at=90_000)], first_offsets={0: 1})
+    sink, first = _deliver_twice(redis_client, redis_server.url, late)
+    assert first.late_trades == 1
+    assert [a["patternType"] for a in sink.alerts] == ["LARGE_ORDER"]
+    assert [a["lateEvent"] for a in sink.analyzed] == [True, True]
+
+
+def test_an_old_batch_redelivered_after_newer_ones_raises_nothing(
+    redis_client: redis.Redis, redis_server: EmbeddedRedis
+) -> None:
+    sink = MemorySink()
+    proc = processor(redis_client, redis_server.url, sink)
+    old = records(
+        [
+            trade("b0", user="U-W", side="BUY", at=0),
+            trade("s0", user="U-W", side="SELL", at=1_000),
+            trade("b1", user="U-W", side="BUY", at=2_000),
+        ]
+    )
+    proc.process(old)
+    proc.process(records([trade("later", user="U-W", side="SELL", at=3_000)], first_offsets={0: 3}))
+    assert [a["patternType"] for a in sink.alerts] == ["WASH_TRADING"]
+    again = proc.process(old)
+    assert sum(again.alerts.values()) == 0
+    assert again.alerts_suppressed == 1
+    assert len(sink.alerts) == 1
+
+
+def test_a_producer_retry_inside_one_batch_is_scored_once(
+    redis_client: redis.Redis, redis_server: EmbeddedRedis
+) -> None:
+    sink = MemorySink()
+    twice = trade("dup", user="U-D", quantity=20.0, price=50_000.0)
+    outcome = processor(redis_client, redis_server.url, sink).process(records([twice, twice]))
+    assert outcome.duplicates == 1
+    assert outcome.scored == 1
+    assert [a["originalTrade"]["tradeId"] for a in sink.analyzed] == ["dup"]
+    assert [a["patternType"] for a in sink.alerts] == ["LARGE_ORDER"]
+
+
+def test_a_redelivered_batch_spanning_more_than_the_lateness_raises_no_alert_twice(
+    redis_client: redis.Redis, redis_server: EmbeddedRedis
+) -> None:
+    crash = [
+        trade(
+            f"fc{i:02d}",
+            user=f"U-FC{i}",
+            symbol="ADA/USDT",
+            side="SELL",
+            quantity=1_000.0,
+            price=0.5 - i * 0.005,
+            at=i * 2_000,
+            exchange="KRAKEN",
+        )
+        for i in range(15)
+    ]
+    sink, _ = _deliver_twice(redis_client, redis_server.url, records(crash))
+    assert [a["triggeredEvents"][0] for a in sink.alerts] == ["fc00"]
+
+
+# --- a retry after the results could not be flushed ------------------------------------------
+
+
+class FlakySink(MemorySink):
+    """Holds what a batch publishes until ``flush``; the first ``failures`` flushes lose it and raise."""
+
+    def __init__(self, failures: int = 1) -> None:
+        super().__init__()
+        self.failures = failures
+        self.flushes = 0
+        self._analyzed: list[dict[str, Any]] = []
+        self._alerts: list[dict[str, Any]] = []
+        self._letters: list[DeadLetter] = []
+
+    def publish(self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]]) -> None:
+        self._analyzed.extend(analyzed)
+        self._alerts.extend(alerts)
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        self._letters.append(letter)
+
+    def flush(self) -> None:
+        self.flushes += 1
+        pending = (self._analyzed, self._alerts, self._letters)
+        self._analyzed, self._alerts, self._letters = [], [], []
+        if self.failures:
+            self.failures -= 1
+            raise SinkError("broker unavailable: 3 of 3 writes timed out")
+        self.analyzed.extend(pending[0])
+        self.alerts.extend(pending[1])
+        self.dead_letters.extend(pending[2])
+
+
+def test_a_retry_after_a_failed_flush_writes_every_alert_exactly_once(
+    redis_client: redis.Redis, redis_server: EmbeddedRedis
+) -> None:
+    trades = compact_mixed_batch()
+    batch = records(trades, first_offsets={0: 100, 1: 7})
+    assert {r.partition for r in batch} == {0, 1}
+
+    # What a clean run produces, on its own database, as the reference.
+    control = MemorySink()
+    processor(redis_client, redis_server.url, control).process(batch)
+    assert sorted(a["patternType"] for a in control.alerts) == PATTERNS
+    redis_client.flushall()
+
+    sink = FlakySink(failures=1)
+    first = processor(redis_client, redis_server.url, sink).process(batch)
+    assert first.failure is not None
+    assert "broker unavailable" in first.failure
+    assert first.response() == {
+        "batchItemFailures": [
+            {"itemIdentifier": {"partition": "crypto-trades-0", "offset": 100}},
+            {"itemIdentifier": {"partition": "crypto-trades-1", "offset": 7}},
+        ]
+    }
+    assert sink.alerts == [] and sink.analyzed == []
+    # Windows were updated, but no alert was marked as sent: the retry must raise them.
+    assert redis_client.keys("*:alerts") == []
+    assert redis_client.keys("rk:v1:*") != []
+
+    second = processor(redis_client, redis_server.url, sink).process(batch)
+    assert second.failure is None
+    assert second.response() == {"batchItemFailures": []}
+    assert stable(sink.alerts) == stable(control.alerts)
+    assert len({a["alertId"] for a in sink.alerts}) == len(sink.alerts) == len(PATTERNS)
+    assert stable(sink.analyzed) == stable(control.analyzed)
+    assert redis_client.keys("*:alerts") != []
+
+    # A third delivery (e.g. the trigger retrying once more) adds nothing.
+    third = processor(redis_client, redis_server.url, sink).process(batch)
+    assert sum(third.alerts.values()) == 0
+    assert len(sink.alerts) == len(PATTERNS)
+    assert sink.flushes == 3

@@ -1,0 +1,233 @@
+"""The MSK trigger contract: the reference event parses, build/parse round-trip, partial-batch
+responses have the documented shape, and a malformed event is a MalformedEvent."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from riskengine.codec import AvroCodec, FixedIdRegistry
+from riskengine.model import SourceRecord
+from riskengine.msk import MalformedEvent, batch_item_failures, build_event, parse_event
+from riskengine.validation import validate_trade
+
+REFERENCE = Path("shared") / "reference" / "msk-event.json"
+
+
+def _repo_root() -> Path:
+    """The directory holding pyproject.toml, found by walking up from this file."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").is_file():
+            return parent
+    pytest.fail(f"no pyproject.toml above {here}: cannot locate the repository root")
+
+
+def _reference_path() -> Path:
+    """``../shared/reference/msk-event.json`` from the repository root (also tried further up)."""
+    root = _repo_root()
+    candidates = [root.parent / REFERENCE, *(parent / REFERENCE for parent in root.parents)]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    pytest.fail(
+        "reference MSK event not found; expected it at "
+        f"{root.parent / REFERENCE} (../shared/reference/msk-event.json from the repository root {root})"
+    )
+
+
+@pytest.fixture(scope="module")
+def reference_event() -> dict[str, Any]:
+    path = _reference_path()
+    event = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(event, dict), f"{path} does not hold a JSON object"
+    return event
+
+
+def _record(
+    partition: int,
+    offset: int,
+    *,
+    value: bytes | None = b"v",
+    key: bytes | None = b"k",
+    headers: tuple[tuple[str, bytes], ...] = (),
+    topic: str = "crypto-trades",
+) -> SourceRecord:
+    return SourceRecord(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        timestamp=1_763_900_000_000 + offset,
+        key=key,
+        value=value,
+        headers=headers,
+    )
+
+
+# --- the reference event ---------------------------------------------------------------------
+
+
+def test_the_reference_event_parses_into_its_one_record(reference_event: dict[str, Any]) -> None:
+    records = parse_event(reference_event)
+    assert records == [
+        SourceRecord(
+            topic="crypto-trades",
+            partition=0,
+            offset=15,
+            timestamp=1_763_900_000_123,
+            key=b"USER_001",
+            value=base64.b64decode(reference_event["records"]["crypto-trades-0"][0]["value"]),
+            headers=(("source", b"simulator"),),
+        )
+    ]
+    assert records[0].position == "crypto-trades-0@15"
+
+
+def test_the_reference_value_decodes_and_validates(reference_event: dict[str, Any]) -> None:
+    (record,) = parse_event(reference_event)
+    assert record.value is not None
+    raw = AvroCodec(FixedIdRegistry()).decode("crypto-trades-value", record.value)
+    trade = validate_trade(raw, now_ms=record.timestamp)
+    assert (trade.trade_id, trade.user_id, trade.symbol, trade.side.value) == ("T-1", "USER_001", "BTC/USDT", "BUY")
+    assert (trade.quantity, trade.price, trade.notional) == (0.5, 45_000.0, 22_500.0)
+    assert trade.timestamp == 1_763_900_000_000
+
+
+def test_building_the_parsed_reference_event_gives_it_back(reference_event: dict[str, Any]) -> None:
+    rebuilt = build_event(
+        parse_event(reference_event),
+        cluster_arn=reference_event["eventSourceArn"],
+        bootstrap_servers=reference_event["bootstrapServers"],
+    )
+    assert rebuilt == reference_event
+
+
+def test_a_self_managed_kafka_event_is_accepted(reference_event: dict[str, Any]) -> None:
+    event = copy.deepcopy(reference_event)
+    event["eventSource"] = "SelfManagedKafka"
+    del event["eventSourceArn"]
+    assert [r.offset for r in parse_event(event)] == [15]
+
+
+# --- build_event / parse_event round trip ----------------------------------------------------
+
+
+def test_build_then_parse_round_trips_every_field() -> None:
+    records = [
+        _record(0, 7, headers=(("a", b"\x00\xff"), ("a", b"again"), ("empty", b""))),
+        _record(0, 8, key=None),
+        _record(3, 2, value=None),
+        _record(0, 9, value=b"\x00\x00\x00\x00\x02binary"),
+        _record(1, 0, topic="other"),
+    ]
+    event = build_event(records, cluster_arn="arn:aws:kafka:eu-west-1:1:cluster/x/y")
+    assert event["eventSource"] == "aws:kafka"
+    assert event["eventSourceArn"] == "arn:aws:kafka:eu-west-1:1:cluster/x/y"
+    assert sorted(event["records"]) == ["crypto-trades-0", "crypto-trades-3", "other-1"]
+    assert event["records"]["crypto-trades-0"][0]["headers"] == [{"a": [0, 255]}, {"a": list(b"again")}, {"empty": []}]
+    assert event["records"]["crypto-trades-0"][1]["key"] is None
+    assert event["records"]["crypto-trades-3"][0]["value"] is None
+    json.dumps(event)  # the event is plain JSON, as the trigger sends it
+    parsed = parse_event(event)
+    assert sorted(parsed, key=lambda r: (r.topic, r.partition, r.offset)) == sorted(
+        records, key=lambda r: (r.topic, r.partition, r.offset)
+    )
+
+
+def test_parse_orders_each_partition_by_offset() -> None:
+    event = build_event([_record(0, 12), _record(1, 5), _record(0, 10), _record(1, 3), _record(0, 11)])
+    assert event["eventSource"] == "SelfManagedKafka"
+    assert "eventSourceArn" not in event
+    parsed = parse_event(event)
+    assert [(r.partition, r.offset) for r in parsed] == [(0, 10), (0, 11), (0, 12), (1, 3), (1, 5)]
+
+
+def test_an_empty_event_has_no_records() -> None:
+    assert parse_event(build_event([])) == []
+
+
+# --- partial batch responses -----------------------------------------------------------------
+
+
+def test_batch_item_failures_has_the_documented_shape() -> None:
+    response = batch_item_failures([_record(0, 17), _record(0, 15), _record(0, 16)])
+    assert response == {"batchItemFailures": [{"itemIdentifier": {"partition": "crypto-trades-0", "offset": 15}}]}
+
+
+def test_batch_item_failures_names_the_earliest_offset_of_every_partition() -> None:
+    records = [_record(2, 40), _record(0, 9), _record(2, 38), _record(0, 11), _record(1, 0, topic="audit")]
+    assert batch_item_failures(records) == {
+        "batchItemFailures": [
+            {"itemIdentifier": {"partition": "audit-1", "offset": 0}},
+            {"itemIdentifier": {"partition": "crypto-trades-0", "offset": 9}},
+            {"itemIdentifier": {"partition": "crypto-trades-2", "offset": 38}},
+        ]
+    }
+
+
+def test_no_failed_records_is_an_empty_response() -> None:
+    assert batch_item_failures([]) == {"batchItemFailures": []}
+
+
+# --- malformed events ------------------------------------------------------------------------
+
+
+def _mutated(reference_event: dict[str, Any], path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
+    event = copy.deepcopy(reference_event)
+    target: Any = event
+    for step in path[:-1]:
+        target = target[step]
+    if value is _DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return event
+
+
+_DELETE = object()
+_RECORD: tuple[str | int, ...] = ("records", "crypto-trades-0", 0)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("eventSource",), "aws:sqs"),
+        (("eventSource",), _DELETE),
+        (("records",), _DELETE),
+        (("records",), [{"topic": "crypto-trades"}]),
+        (("records",), "crypto-trades-0"),
+        ((*_RECORD, "topic"), _DELETE),
+        ((*_RECORD, "partition"), _DELETE),
+        ((*_RECORD, "offset"), _DELETE),
+        ((*_RECORD, "offset"), "fifteen"),
+        ((*_RECORD, "partition"), None),
+        ((*_RECORD, "timestamp"), "soon"),
+        ((*_RECORD, "value"), "not base64!"),
+        ((*_RECORD, "value"), 12345),
+        ((*_RECORD, "key"), "@@@@"),
+        ((*_RECORD, "headers"), [{"source": "simulator"}]),
+        ((*_RECORD, "headers"), [{"source": [300]}]),
+        ((*_RECORD, "headers"), 7),
+        (("records", "crypto-trades-0", 0), "not a record"),
+        (("records", "crypto-trades-0", 0), None),
+    ],
+)
+def test_a_malformed_event_raises_malformed_event(
+    reference_event: dict[str, Any], path: tuple[str | int, ...], value: Any
+) -> None:
+    with pytest.raises(MalformedEvent) as info:
+        parse_event(_mutated(reference_event, path, value))
+    assert info.value.reason == "malformed_event"
+
+
+@pytest.mark.parametrize("batch", [None, 5])
+def test_a_partition_entry_that_is_not_a_list_raises_malformed_event(
+    reference_event: dict[str, Any], batch: Any
+) -> None:
+    with pytest.raises(MalformedEvent):
+        parse_event(_mutated(reference_event, ("records", "crypto-trades-0"), batch))
