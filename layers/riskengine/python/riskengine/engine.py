@@ -25,7 +25,7 @@ from riskengine.model import Trade
 from riskengine.scoring import RiskScorer, ScoreInputs, ScoringConfig, severity_for_strength
 from riskengine.windows.events import WindowEvent
 from riskengine.windows.spec import Scope, WindowSpec
-from riskengine.windows.store import LATE, AlertMark, WindowState, WindowStore
+from riskengine.windows.store import LATE, AlertMark, BatchWindows, WindowState, WindowStore
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,7 @@ class Evaluation:
 class _Hit:
     rule: Rule
     match: Match
-    window: WindowState | None
-    window_key: str
+    window: WindowState
 
 
 def window_specs(rules: Sequence[Rule], scoring: ScoringConfig, lateness_ms: int) -> dict[Scope, WindowSpec]:
@@ -99,8 +98,8 @@ class RiskEngine:
         arrival = {trade.trade_id: index for index, trade in enumerate(trades)}
         hits = self._detect(trades, windows, arrival, evaluation)
         now = self._clock_ms()
-        for trade in trades:
-            evaluation.analyzed.append(self._analyze(trade, windows, hits.get(trade.trade_id, []), now, evaluation))
+        for trade, own_windows in zip(trades, windows.by_trade, strict=True):
+            evaluation.analyzed.append(self._analyze(trade, own_windows, hits.get(trade.trade_id, []), now, evaluation))
         return evaluation
 
     def commit(self, evaluation: Evaluation) -> None:
@@ -110,23 +109,23 @@ class RiskEngine:
     def _detect(
         self,
         trades: Sequence[Trade],
-        windows: Mapping[tuple[Scope, str], WindowState],
+        windows: BatchWindows,
         arrival: Mapping[str, int],
         evaluation: Evaluation,
     ) -> dict[str, list[_Hit]]:
         hits: dict[str, list[_Hit]] = defaultdict(list)
         for rule in self.trade_rules:
-            for trade in trades:
+            for trade, own_windows in zip(trades, windows.by_trade, strict=True):
                 match = self._guarded(rule, trade.trade_id, evaluation, rule.check, trade)
                 if match is not None:
-                    user_key = Scope.USER.key(trade)
-                    hits[trade.trade_id].append(_Hit(rule, match, windows.get((Scope.USER, user_key)), user_key))
+                    user = own_windows[Scope.USER]
+                    hits[trade.trade_id].append(_Hit(rule, match, user))
         for rule in self.sequence_rules:
-            for (scope, key), window in windows.items():
-                if scope is rule.scope:
+            for window in windows.windows:
+                if window.spec.scope is rule.scope:
                     for match in self._episodes(rule, window, evaluation):
                         trigger = max((t for t in match.evidence if t in arrival), key=arrival.__getitem__)
-                        hits[trigger].append(_Hit(rule, match, window, key))
+                        hits[trigger].append(_Hit(rule, match, window))
         return hits
 
     def _episodes(self, rule: SequenceRule, window: WindowState, evaluation: Evaluation) -> Iterator[Match]:
@@ -161,7 +160,7 @@ class RiskEngine:
     def _analyze(
         self,
         trade: Trade,
-        windows: Mapping[tuple[Scope, str], WindowState],
+        own_windows: Mapping[Scope, WindowState],
         hits: Sequence[_Hit],
         now: int,
         evaluation: Evaluation,
@@ -171,8 +170,8 @@ class RiskEngine:
         for hit in hits:
             strengths[hit.rule.pattern] = max(strengths.get(hit.rule.pattern, 0.0), hit.match.strength)
             alert_ids.append(self._raise(trade, hit, now, evaluation))
-        user = windows[(Scope.USER, Scope.USER.key(trade))]
-        market = windows.get((Scope.SYMBOL_EXCHANGE, Scope.SYMBOL_EXCHANGE.key(trade)))
+        user = own_windows[Scope.USER]
+        market = own_windows.get(Scope.SYMBOL_EXCHANGE)
         late = any(w.batch_trade_ids.get(trade.trade_id) == LATE for w in (user, market) if w is not None)
         evaluation.late_trades += late
         scored = self.scorer.score(
@@ -194,17 +193,16 @@ class RiskEngine:
         }
 
     def _raise(self, trade: Trade, hit: _Hit, now: int, evaluation: Evaluation) -> str:
-        identifier = alert_id(hit.rule.pattern, hit.window_key, hit.match.evidence)
+        identifier = alert_id(hit.rule.pattern, hit.window.key, hit.match.evidence)
         if identifier in evaluation.raised:
             return identifier
         evaluation.raised.add(identifier)
-        if hit.window is not None and identifier in hit.window.alert_ids:
+        if identifier in hit.window.alert_ids:
             evaluation.suppressed_alerts += 1
             return identifier
         severity = severity_for_strength(hit.match.strength)
-        evaluation.alerts.append(build_alert(hit.rule, hit.match, severity, trade, hit.window_key, now))
-        ttl = hit.window.spec.ttl_ms if hit.window is not None else 86_400_000
-        evaluation.marks.append(AlertMark(hit.window_key, identifier, hit.match.timestamp, ttl))
+        evaluation.alerts.append(build_alert(hit.rule, hit.match, severity, trade, hit.window.key, now))
+        evaluation.marks.append(AlertMark(hit.window.key, identifier, hit.match.timestamp, hit.window.spec.ttl_ms))
         return identifier
 
 

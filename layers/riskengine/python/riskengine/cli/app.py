@@ -38,7 +38,7 @@ def main_options(
 @app.command()
 def demo(
     trades: Annotated[int, typer.Option(min=1, help="Trades the simulator produces.")] = 20_000,
-    users: Annotated[int, typer.Option(min=10, help="Simulated traders.")] = 500,
+    users: Annotated[int, typer.Option(min=50, help="Simulated traders (at least 50).")] = 500,
     seed: Annotated[int, typer.Option(help="Simulator seed: the same seed gives the same trades.")] = 7,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Trigger batch size (records).")] = 500,
     batching_window_ms: Annotated[int, typer.Option(min=0, max=300_000, help="Trigger batching window (ms).")] = 200,

@@ -50,6 +50,11 @@ class DemoOptions:
     bootstrap_servers: str | None = None
     verbose: bool = False
 
+    @property
+    def rate_per_s(self) -> float:
+        """Event-time trade rate: 200/s, less for small populations (at most 0.4 trades/s per user)."""
+        return min(200.0, 0.4 * self.users)
+
 
 @dataclass(slots=True)
 class UserRisk:
@@ -99,7 +104,11 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoRepo
 
 def _run(options: DemoOptions, bootstrap: str, progress: Progress | None) -> DemoReport:
     codec = AvroCodec(FixedIdRegistry())
-    simulator = TradingSimulator(SimulatorConfig(seed=options.seed, users=options.users, start_ms=_start_ms(options)))
+    simulator = TradingSimulator(
+        SimulatorConfig(
+            seed=options.seed, users=options.users, start_ms=_start_ms(options), rate_per_s=options.rate_per_s
+        )
+    )
     report = DemoReport()
     produced_ids: set[str] = set()
     producer_done = threading.Event()
@@ -139,8 +148,8 @@ def _injected_by_pattern(episodes: Mapping[str, int]) -> dict[str, int]:
 
 
 def _start_ms(options: DemoOptions) -> int:
-    """Event time ends about now, so the run looks like live traffic (200 trades/s of event time)."""
-    return int(time.time() * 1000) - int(options.trades / 200 * 1000)
+    """Event time ends about now, so the run looks like live traffic."""
+    return int(time.time() * 1000) - int(options.trades / options.rate_per_s * 1000)
 
 
 def _produce(

@@ -19,7 +19,7 @@ from redis.cluster import RedisCluster, key_slot
 
 from riskengine.errors import StateStoreError
 from riskengine.model import Trade
-from riskengine.windows.events import WindowEvent, decode_member, encode_member
+from riskengine.windows.events import RECORD_SEPARATOR, WindowDecoder, WindowEvent, encode_member
 from riskengine.windows.spec import Scope, WindowSpec
 
 APPLY_SCRIPT = resources.files("riskengine.windows").joinpath("apply_batch.lua").read_text()
@@ -44,6 +44,14 @@ class WindowState:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchWindows:
+    """Every window a batch touched, and for each trade (in batch order) its window per scope."""
+
+    windows: list[WindowState]
+    by_trade: list[dict[Scope, WindowState]]
+
+
+@dataclass(frozen=True, slots=True)
 class AlertMark:
     """Remember that ``alert_id`` was written, in the window whose events are its evidence."""
 
@@ -62,7 +70,7 @@ class RoundTripCounter:
 
 
 class WindowStore(Protocol):
-    def apply(self, trades: Sequence[Trade]) -> dict[tuple[Scope, str], WindowState]: ...
+    def apply(self, trades: Sequence[Trade]) -> BatchWindows: ...
 
     def mark_alerts(self, marks: Sequence[AlertMark]) -> None: ...
 
@@ -75,14 +83,15 @@ class RedisWindowStore:
         self._specs = dict(specs)
         self._script = client.register_script(APPLY_SCRIPT)
         self._cluster = isinstance(client, RedisCluster)
+        self._decode = WindowDecoder()
         self.counter = RoundTripCounter()
 
     @property
     def specs(self) -> Mapping[Scope, WindowSpec]:
         return self._specs
 
-    def apply(self, trades: Sequence[Trade]) -> dict[tuple[Scope, str], WindowState]:
-        windows = self._group(trades)
+    def apply(self, trades: Sequence[Trade]) -> BatchWindows:
+        windows, by_trade = self._group(trades)
         for group in self._by_slot(windows.values()):
             keys, args = _script_arguments(group)
             try:
@@ -92,8 +101,8 @@ class RedisWindowStore:
             self.counter.round_trips += 1
             self.counter.script_calls += 1
             for (state, members), reply in zip(group, replies, strict=True):
-                _read_reply(state, members, reply)
-        return {(state.spec.scope, state.key): state for state, _ in windows.values()}
+                _read_reply(state, members, reply, self._decode)
+        return BatchWindows([state for state, _ in windows.values()], by_trade)
 
     def mark_alerts(self, marks: Sequence[AlertMark]) -> None:
         if not marks:
@@ -102,6 +111,8 @@ class RedisWindowStore:
         for mark in marks:
             key = f"{mark.window_key}:alerts"
             pipe.zadd(key, {mark.alert_id: mark.timestamp})
+            # Marks older than the window's retention can never be raised again.
+            pipe.zremrangebyscore(key, "-inf", f"({mark.timestamp - mark.ttl_ms}")
             pipe.pexpire(key, mark.ttl_ms)
         try:
             pipe.execute()
@@ -109,17 +120,21 @@ class RedisWindowStore:
             raise StateStoreError(f"could not record alert marks: {exc}") from exc
         self.counter.round_trips += 1
 
-    def _group(self, trades: Sequence[Trade]) -> dict[str, tuple[WindowState, list[Trade]]]:
+    def _group(
+        self, trades: Sequence[Trade]
+    ) -> tuple[dict[str, tuple[WindowState, list[Trade]]], list[dict[Scope, WindowState]]]:
         windows: dict[str, tuple[WindowState, list[Trade]]] = {}
+        by_trade: list[dict[Scope, WindowState]] = [{} for _ in trades]
         for spec in self._specs.values():
             key_of = spec.scope.key
-            for trade in trades:
+            for trade, mine in zip(trades, by_trade, strict=True):
                 key = key_of(trade)
                 entry = windows.get(key)
                 if entry is None:
                     entry = windows[key] = (WindowState(spec=spec, key=key), [])
                 entry[1].append(trade)
-        return windows
+                mine[spec.scope] = entry[0]
+        return windows, by_trade
 
     def _by_slot(
         self, windows: Iterable[tuple[WindowState, list[Trade]]]
@@ -139,19 +154,15 @@ def _script_arguments(group: Sequence[tuple[WindowState, list[Trade]]]) -> tuple
     for state, trades in group:
         spec = state.spec
         keys += (state.key, f"{state.key}:alerts", f"{state.key}:vol")
-        args += (spec.lateness_ms, spec.history, spec.horizon_ms, spec.ttl_ms, spec.volume_bucket_ms, len(trades))
-        for trade in trades:
-            args += (trade.timestamp, encode_member(trade), repr(trade.notional))
+        members = RECORD_SEPARATOR.join(encode_member(trade) for trade in trades)
+        args += (spec.lateness_ms, spec.history, spec.horizon_ms, spec.ttl_ms, spec.volume_bucket_ms, members)
     return keys, args
 
 
-def _read_reply(state: WindowState, trades: Sequence[Trade], reply: Sequence[Any]) -> None:
-    statuses, flat_events, alert_ids, flat_buckets = reply
-    statuses = statuses.decode() if isinstance(statuses, bytes) else statuses
-    state.batch_trade_ids = {trade.trade_id: status for trade, status in zip(trades, statuses, strict=True)}
-    state.events = [
-        decode_member(_text(flat_events[i]), float(flat_events[i + 1])) for i in range(0, len(flat_events), 2)
-    ]
+def _read_reply(state: WindowState, trades: Sequence[Trade], reply: Sequence[Any], decode: WindowDecoder) -> None:
+    statuses, members, alert_ids, flat_buckets = reply
+    state.batch_trade_ids = {trade.trade_id: status for trade, status in zip(trades, _text(statuses), strict=True)}
+    state.events = decode(_text(members))
     state.alert_ids = frozenset(_text(a) for a in alert_ids)
     state.volume_buckets = {int(flat_buckets[i]): float(flat_buckets[i + 1]) for i in range(0, len(flat_buckets), 2)}
 

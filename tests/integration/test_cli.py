@@ -1,0 +1,211 @@
+"""The installed ``riskengine`` console script, run as a user would: help, replay (against the
+session's redis-server) and the demo (on its own embedded services)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from riskengine.local import EmbeddedRedis
+from riskengine.simulator import PATTERNS, SimulatorConfig, TradingSimulator
+
+pytestmark = pytest.mark.integration
+
+RISKENGINE = Path(sys.executable).parent / "riskengine"
+# Wide, colourless output so tables and help text are not wrapped or styled.
+CLI_ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+BASE_TS = 1_763_900_000_000
+SIMULATED_TRADES = 300
+DEMO_TRADES = 3_000
+
+
+def riskengine(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(RISKENGINE), *args], capture_output=True, text=True, timeout=timeout, env=CLI_ENV, check=False
+    )
+
+
+# --- help -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "mentions"),
+    [
+        ((), ("demo", "replay", "--version", "--help")),
+        (
+            ("demo",),
+            (
+                "--trades",
+                "--users",
+                "--seed",
+                "--batch-size",
+                "--batching-window-ms",
+                "--partitions",
+                "--redis-url",
+                "--bootstrap-servers",
+                "--verbose",
+            ),
+        ),
+        (("replay",), ("FILE", "--out", "--redis-url", "--batch-size", "alerts.jsonl")),
+    ],
+)
+def test_help_exits_zero_and_lists_the_options(command: tuple[str, ...], mentions: tuple[str, ...]) -> None:
+    result = riskengine(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    missing = [word for word in mentions if word.lower() not in result.stdout.lower()]
+    assert not missing, result.stdout
+
+
+# --- replay ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TradesFile:
+    path: Path
+    valid: dict[str, dict[str, Any]]  # tradeId -> trade, as written
+    bad: dict[int, tuple[str, str]]  # 1-based line number -> (line, expected reason)
+    wash_ids: list[str]
+
+    @property
+    def lines(self) -> int:
+        return len(self.valid) + len(self.bad)
+
+
+def simulated_trades() -> list[dict[str, Any]]:
+    """Normal flow only (no injected episodes, no invalid trades): it raises no alert of its own."""
+    config = SimulatorConfig(
+        seed=5,
+        users=100,
+        start_ms=BASE_TS,
+        rate_per_s=20.0,
+        episodes_per_10k=dict.fromkeys(PATTERNS, 0.0),
+        invalid_fraction=0.0,
+    )
+    return list(TradingSimulator(config).trades(SIMULATED_TRADES))
+
+
+def wash_sequence() -> list[dict[str, Any]]:
+    """BUY, SELL, BUY of near-equal size on one symbol within seconds: WASH_TRADING."""
+    return [
+        {
+            "tradeId": f"wash-{i}",
+            "userId": "WASHER",
+            "customerId": "C-WASHER",
+            "symbol": "SOL/USDT",
+            "baseAsset": "SOL",
+            "quoteAsset": "USDT",
+            "side": side,
+            "orderType": "LIMIT",
+            "quantity": quantity,
+            "price": 150.0,
+            "notional": quantity * 150.0,
+            "timestamp": BASE_TS + 5_000 + i * 1_000,
+            "exchange": "BINANCE",
+        }
+        for i, (side, quantity) in enumerate((("BUY", 10.0), ("SELL", 10.5), ("BUY", 10.0)))
+    ]
+
+
+@pytest.fixture(scope="module")
+def trades_file(tmp_path_factory: pytest.TempPathFactory) -> TradesFile:
+    wash = wash_sequence()
+    trades = sorted([*simulated_trades(), *wash], key=lambda t: (t["timestamp"], t["tradeId"]))
+    lines = [json.dumps(t) for t in trades]
+    no_symbol = {k: v for k, v in trades[150].items() if k != "symbol"} | {"tradeId": "no-symbol"}
+    lines.insert(50, "this is not a trade")
+    lines.insert(200, json.dumps(no_symbol))
+    path = tmp_path_factory.mktemp("replay") / "trades.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bad = {51: (lines[50], "bad_magic_byte"), 201: (lines[200], "missing_field")}
+    return TradesFile(path, {t["tradeId"]: t for t in trades}, bad, [t["tradeId"] for t in wash])
+
+
+@dataclass(frozen=True)
+class Replay:
+    result: subprocess.CompletedProcess[str]
+    out: Path
+
+    def read(self, name: str) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in (self.out / name).read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def replays(
+    trades_file: TradesFile, redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
+) -> list[Replay]:
+    """The same file replayed twice against one Redis, flushed before the first run."""
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    runs = []
+    for _ in range(2):
+        out = tmp_path_factory.mktemp("out")
+        result = riskengine("replay", str(trades_file.path), "--out", str(out), "--redis-url", redis_server.url)
+        runs.append(Replay(result, out))
+    return runs
+
+
+def test_replay_writes_alerts_analyzed_and_rejected(trades_file: TradesFile, replays: list[Replay]) -> None:
+    first = replays[0]
+    assert first.result.returncode == 0, first.result.stderr
+    summary = re.sub(r"\s+", " ", first.result.stdout)
+    assert re.search(rf"Lines read\W+{trades_file.lines}\b", summary), first.result.stdout
+
+    alerts = first.read("alerts.jsonl")
+    assert [(a["patternType"], a["userId"], a["triggeredEvents"]) for a in alerts] == [
+        ("WASH_TRADING", "WASHER", trades_file.wash_ids)
+    ]
+    rejected = first.read("rejected.jsonl")
+    assert {r["lineNumber"]: (r["line"], r["reason"]) for r in rejected} == trades_file.bad
+    assert all(r["detail"] for r in rejected)
+    _assert_analyzed(first.read("analyzed.jsonl"), trades_file)
+
+
+def _assert_analyzed(analyzed: list[dict[str, Any]], trades_file: TradesFile) -> None:
+    assert [a["originalTrade"]["tradeId"] for a in analyzed] == list(trades_file.valid)  # one each, in file order
+    for record in analyzed:
+        original = trades_file.valid[record["originalTrade"]["tradeId"]]
+        assert _known(record["originalTrade"]) == _known(original)
+        assert 0.0 <= record["riskScore"] <= 1.0
+        assert math.isclose(sum(record["scoreContributions"].values()), record["riskScore"], abs_tol=1e-9)
+    flagged = {a["originalTrade"]["tradeId"]: a["triggeredPatterns"] for a in analyzed if a["triggeredPatterns"]}
+    assert flagged == {trades_file.wash_ids[-1]: ["WASH_TRADING"]}
+
+
+def _known(trade: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in trade.items() if value is not None}
+
+
+def test_replaying_the_same_file_again_raises_no_alert_twice(replays: list[Replay]) -> None:
+    first, second = replays
+    assert second.result.returncode == 0, second.result.stderr
+    assert len(first.read("alerts.jsonl")) == 1
+    assert (second.out / "alerts.jsonl").read_text(encoding="utf-8") == ""
+    assert second.read("rejected.jsonl") == first.read("rejected.jsonl")
+    scores = [{a["originalTrade"]["tradeId"]: a["riskScore"] for a in run.read("analyzed.jsonl")} for run in replays]
+    assert scores[1] == scores[0]
+
+
+# --- demo -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("users", [100, 400])
+def test_demo_runs_the_pipeline_and_prints_the_summary(users: int) -> None:
+    result = riskengine("demo", "--trades", str(DEMO_TRADES), "--users", str(users), timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = re.sub(r"\s+", " ", result.stdout)
+    for heading in ("Risk engine demo", "Alerts by pattern and severity", "Riskiest users", "Injected episodes"):
+        assert heading in output, result.stdout
+    assert re.search(r"Trades produced\W+3,000\b", output), result.stdout
+    scored = re.search(r"Trades scored \(read back from risk-analyzed-trades\)\W+([\d,]+)", output)
+    assert scored, result.stdout
+    assert 0.99 * DEMO_TRADES <= int(scored.group(1).replace(",", "")) <= DEMO_TRADES
