@@ -130,9 +130,8 @@ class RiskEngine:
 
     def _episodes(self, rule: SequenceRule, window: WindowState, evaluation: Evaluation) -> Iterator[Match]:
         events = window.events
-        batch = {tid for tid, status in window.batch_trade_ids.items() if status != LATE}
-        positions = [i for i, event in enumerate(events) if event.trade_id in batch]
-        ends = sorted({end for p in positions for end in range(p, min(p + rule.length, len(events)))})
+        last = len(events)
+        ends = sorted({end for p in window.batch_positions for end in range(p, min(p + rule.length, last))})
         checked: dict[int, Match | None] = {}
 
         def match_at(end: int) -> Match | None:

@@ -7,6 +7,6 @@ which these services provide on 127.0.0.1.
 from riskengine.local.broker import EmbeddedBroker
 from riskengine.local.errors import ServiceUnavailable
 from riskengine.local.ports import free_port
-from riskengine.local.redis_server import EmbeddedRedis
+from riskengine.local.redis_server import EmbeddedRedis, EmbeddedRedisCluster
 
-__all__ = ["EmbeddedBroker", "EmbeddedRedis", "ServiceUnavailable", "free_port"]
+__all__ = ["EmbeddedBroker", "EmbeddedRedis", "EmbeddedRedisCluster", "ServiceUnavailable", "free_port"]

@@ -2,12 +2,13 @@
 
 import shutil
 import socket
+import time
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from riskengine.local._process import LocalService
 from riskengine.local.errors import ServiceUnavailable
-from riskengine.local.ports import LOOPBACK
+from riskengine.local.ports import LOOPBACK, free_port
 
 
 class EmbeddedRedis(LocalService):
@@ -48,3 +49,38 @@ class EmbeddedRedis(LocalService):
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+
+class EmbeddedRedisCluster(EmbeddedRedis):
+    """A one-node Redis Cluster (all 16384 slots on one server).
+
+    It enforces cluster-mode rules, above all that a script may only touch keys of one hash
+    slot, so tests prove the engine's keys and calls are cluster-safe, as on ElastiCache.
+    """
+
+    def _command(self, workdir: Path) -> list[str]:
+        # The cluster bus needs a port too; by default it is port + 10000, which may be taken or invalid.
+        bus = str(free_port())
+        return [*super()._command(workdir), "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-port", bus]  # fmt: skip
+
+    def start(self) -> Self:
+        super().start()
+        with socket.create_connection((LOOPBACK, self.port), timeout=5) as sock:
+            sock.sendall(b"CLUSTER ADDSLOTSRANGE 0 16383\r\n")
+            if not sock.recv(64).startswith(b"+OK"):
+                self.stop()
+                raise ServiceUnavailable(f"could not assign the cluster's slots\n{self.log_tail()}")
+        self._wait_for_cluster_ok()
+        return self
+
+    def _wait_for_cluster_ok(self, timeout_s: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with socket.create_connection((LOOPBACK, self.port), timeout=1) as sock:
+                sock.sendall(b"CLUSTER INFO\r\n")
+                if b"cluster_state:ok" in sock.recv(4096):
+                    return
+            time.sleep(0.05)
+        self.stop()
+        raise ServiceUnavailable(f"the one-node cluster did not reach state ok\n{self.log_tail()}")

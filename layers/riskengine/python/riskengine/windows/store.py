@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Protocol
 
@@ -27,20 +27,27 @@ APPLY_SCRIPT = resources.files("riskengine.windows").joinpath("apply_batch.lua")
 PLACED, REDELIVERED, LATE = "N", "D", "L"
 
 
-@dataclass(slots=True)
 class WindowState:
     """One window as a batch sees it after being applied."""
 
-    spec: WindowSpec
-    key: str
-    events: list[WindowEvent] = field(default_factory=list)
-    batch_trade_ids: dict[str, str] = field(default_factory=dict)  # trade id -> PLACED/REDELIVERED/LATE
-    alert_ids: frozenset[str] = frozenset()
-    volume_buckets: dict[int, float] = field(default_factory=dict)
+    __slots__ = ("_batch_positions", "alert_ids", "batch_trade_ids", "events", "key", "spec", "volume_buckets")
+
+    def __init__(self, spec: WindowSpec, key: str) -> None:
+        self.spec = spec
+        self.key = key
+        self.events: list[WindowEvent] = []
+        self.batch_trade_ids: dict[str, str] = {}  # trade id -> PLACED / REDELIVERED / LATE
+        self.alert_ids: frozenset[str] = frozenset()
+        self.volume_buckets: dict[int, float] = {}
+        self._batch_positions: list[int] | None = None
 
     @property
-    def alerts_key(self) -> str:
-        return f"{self.key}:alerts"
+    def batch_positions(self) -> list[int]:
+        """Where this batch's placed or redelivered events sit in ``events`` (computed once)."""
+        if self._batch_positions is None:
+            batch = {tid for tid, status in self.batch_trade_ids.items() if status != LATE}
+            self._batch_positions = [i for i, event in enumerate(self.events) if event.trade_id in batch]
+        return self._batch_positions
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +90,9 @@ class RedisWindowStore:
         self._specs = dict(specs)
         self._script = client.register_script(APPLY_SCRIPT)
         self._cluster = isinstance(client, RedisCluster)
+        if self._cluster:
+            # Pipelined EVALSHA cannot load a missing script: load it on every primary up front.
+            client.script_load(APPLY_SCRIPT)
         self._decode = WindowDecoder()
         self.counter = RoundTripCounter()
 
@@ -92,17 +102,29 @@ class RedisWindowStore:
 
     def apply(self, trades: Sequence[Trade]) -> BatchWindows:
         windows, by_trade = self._group(trades)
-        for group in self._by_slot(windows.values()):
-            keys, args = _script_arguments(group)
-            try:
-                replies = self._script(keys=keys, args=args)
-            except redis.RedisError as exc:
-                raise StateStoreError(f"window script failed: {exc}") from exc
-            self.counter.round_trips += 1
-            self.counter.script_calls += 1
-            for (state, members), reply in zip(group, replies, strict=True):
+        groups = self._by_slot(windows.values())
+        try:
+            replies = self._run_script(groups)
+        except redis.RedisError as exc:
+            raise StateStoreError(f"window script failed: {exc}") from exc
+        for group, group_replies in zip(groups, replies, strict=True):
+            for (state, members), reply in zip(group, group_replies, strict=True):
                 _read_reply(state, members, reply, self._decode)
         return BatchWindows([state for state, _ in windows.values()], by_trade)
+
+    def _run_script(self, groups: list[list[tuple[WindowState, list[Trade]]]]) -> list[Any]:
+        """One script call per group; in cluster mode the calls are pipelined (one round trip per node)."""
+        self.counter.script_calls += len(groups)
+        if not self._cluster:
+            self.counter.round_trips += len(groups)
+            return [self._script(*_script_arguments(group)) for group in groups]
+        pipe = self._client.pipeline()
+        for group in groups:
+            keys, args = _script_arguments(group)
+            # redis-py blocks pipe.evalsha() in cluster mode; the raw command is routed by its keys.
+            pipe.execute_command("EVALSHA", self._script.sha, len(keys), *keys, *args)
+        self.counter.round_trips += 1
+        return pipe.execute()
 
     def mark_alerts(self, marks: Sequence[AlertMark]) -> None:
         if not marks:
@@ -138,14 +160,14 @@ class RedisWindowStore:
 
     def _by_slot(
         self, windows: Iterable[tuple[WindowState, list[Trade]]]
-    ) -> Iterable[list[tuple[WindowState, list[Trade]]]]:
+    ) -> list[list[tuple[WindowState, list[Trade]]]]:
         if not self._cluster:
             group = list(windows)
             return [group] if group else []
         slots: dict[int, list[tuple[WindowState, list[Trade]]]] = defaultdict(list)
         for entry in windows:
             slots[key_slot(entry[0].key.encode())].append(entry)
-        return slots.values()
+        return list(slots.values())
 
 
 def _script_arguments(group: Sequence[tuple[WindowState, list[Trade]]]) -> tuple[list[str], list[Any]]:
