@@ -33,7 +33,9 @@ def cluster() -> Iterator[EmbeddedRedisCluster]:
 
 
 def records() -> list[SourceRecord]:
-    simulator = TradingSimulator(SimulatorConfig(seed=11, users=200, start_ms=START_MS, rate_per_s=80))
+    rates = {"LARGE_ORDER": 20.0, "VOLUME_SPIKE": 20.0, "WASH_TRADING": 10.0, "FLASH_CRASH": 10.0}
+    config = SimulatorConfig(seed=11, users=200, start_ms=START_MS, rate_per_s=80, episodes_per_10k=rates)
+    simulator = TradingSimulator(config)
     values = []
     for trade in simulator.trades(3_000):
         try:
