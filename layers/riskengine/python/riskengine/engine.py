@@ -94,12 +94,14 @@ class RiskEngine:
         evaluation = Evaluation()
         if not trades:
             return evaluation
-        windows = self.store.apply(trades)
         arrival = {trade.trade_id: index for index, trade in enumerate(trades)}
-        hits = self._detect(trades, windows, arrival, evaluation)
         now = self._clock_ms()
-        for trade, own_windows in zip(trades, windows.by_trade, strict=True):
-            evaluation.analyzed.append(self._analyze(trade, own_windows, hits.get(trade.trade_id, []), now, evaluation))
+        for part, windows in self.store.apply(trades):
+            hits = self._detect(part, windows, arrival, evaluation)
+            for trade, own_windows in zip(part, windows.by_trade, strict=True):
+                evaluation.analyzed.append(
+                    self._analyze(trade, own_windows, hits.get(trade.trade_id, []), now, evaluation)
+                )
         return evaluation
 
     def commit(self, evaluation: Evaluation) -> None:

@@ -8,8 +8,9 @@ Redis Cluster takes one per hash slot (keys of one user or one market share a sl
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Protocol
@@ -25,6 +26,10 @@ from riskengine.windows.spec import Scope, WindowSpec
 APPLY_SCRIPT = resources.files("riskengine.windows").joinpath("apply_batch.lua").read_text()
 
 PLACED, REDELIVERED, LATE = "N", "D", "L"
+# A batch is applied in parts of about this many trades, at most MAX_PARTS of them, so the
+# number of script calls per batch stays bounded however large the batch is.
+PART_TARGET_SIZE = 250
+MAX_PARTS = 8
 
 
 class WindowState:
@@ -77,7 +82,7 @@ class RoundTripCounter:
 
 
 class WindowStore(Protocol):
-    def apply(self, trades: Sequence[Trade]) -> BatchWindows: ...
+    def apply(self, trades: Sequence[Trade]) -> Iterator[tuple[Sequence[Trade], BatchWindows]]: ...
 
     def mark_alerts(self, marks: Sequence[AlertMark]) -> None: ...
 
@@ -94,33 +99,49 @@ class RedisWindowStore:
             # Pipelined EVALSHA cannot load a missing script: load it on every primary up front.
             client.script_load(APPLY_SCRIPT)
         self._decode = WindowDecoder()
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="window-store")
         self.counter = RoundTripCounter()
 
     @property
     def specs(self) -> Mapping[Scope, WindowSpec]:
         return self._specs
 
-    def apply(self, trades: Sequence[Trade]) -> BatchWindows:
-        windows, by_trade = self._group(trades)
-        groups = self._by_slot(windows.values())
-        try:
-            replies = self._run_script(groups)
-        except redis.RedisError as exc:
-            raise StateStoreError(f"window script failed: {exc}") from exc
-        for group, group_replies in zip(groups, replies, strict=True):
-            for (state, members), reply in zip(group, group_replies, strict=True):
-                _read_reply(state, members, reply, self._decode)
-        return BatchWindows([state for state, _ in windows.values()], by_trade)
+    def apply(self, trades: Sequence[Trade]) -> Iterator[tuple[Sequence[Trade], BatchWindows]]:
+        """Apply ``trades`` in up to ``MAX_PARTS`` consecutive parts, yielding each part's windows.
 
-    def _run_script(self, groups: list[list[tuple[WindowState, list[Trade]]]]) -> list[Any]:
-        """One script call per group; in cluster mode the calls are pipelined (one round trip per node)."""
-        self.counter.script_calls += len(groups)
+        A background thread sends the parts' scripts one after another while the caller
+        scores the part already returned, so Redis and Python work at the same time; the
+        parts are applied in order, as if the trigger had delivered smaller batches.
+        """
+        pending: deque[tuple[Sequence[Trade], BatchWindows, list[_Group], Future[list[Any]]]] = deque()
+        for part in _split(trades, self._part_count(len(trades))):
+            windows, by_trade = self._group(part)
+            groups = self._by_slot(windows.values())
+            calls = [_script_arguments(group) for group in groups]
+            batch = BatchWindows([state for state, _ in windows.values()], by_trade)
+            pending.append((part, batch, groups, self._io.submit(self._run_script, calls)))
+        while pending:
+            part, batch, groups, future = pending.popleft()
+            try:
+                replies = future.result()
+            except redis.RedisError as exc:
+                raise StateStoreError(f"window script failed: {exc}") from exc
+            for group, group_replies in zip(groups, replies, strict=True):
+                for (state, members), reply in zip(group, group_replies, strict=True):
+                    _read_reply(state, members, reply, self._decode)
+            yield part, batch
+
+    def _part_count(self, trades: int) -> int:
+        return max(1, min(MAX_PARTS, -(-trades // PART_TARGET_SIZE)))
+
+    def _run_script(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+        """One script call per slot group; in cluster mode they are pipelined (one round trip per node)."""
+        self.counter.script_calls += len(calls)
         if not self._cluster:
-            self.counter.round_trips += len(groups)
-            return [self._script(*_script_arguments(group)) for group in groups]
+            self.counter.round_trips += len(calls)
+            return [self._script(keys, args) for keys, args in calls]
         pipe = self._client.pipeline()
-        for group in groups:
-            keys, args = _script_arguments(group)
+        for keys, args in calls:
             # redis-py blocks pipe.evalsha() in cluster mode; the raw command is routed by its keys.
             pipe.execute_command("EVALSHA", self._script.sha, len(keys), *keys, *args)
         self.counter.round_trips += 1
@@ -168,6 +189,14 @@ class RedisWindowStore:
         for entry in windows:
             slots[key_slot(entry[0].key.encode())].append(entry)
         return list(slots.values())
+
+
+_Group = list[tuple[WindowState, list[Trade]]]
+
+
+def _split(trades: Sequence[Trade], parts: int) -> list[Sequence[Trade]]:
+    size = -(-len(trades) // parts)
+    return [trades[start : start + size] for start in range(0, len(trades), size)] if trades else []
 
 
 def _script_arguments(group: Sequence[tuple[WindowState, list[Trade]]]) -> tuple[list[str], list[Any]]:
