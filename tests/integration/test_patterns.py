@@ -405,6 +405,30 @@ def test_a_15_sell_crash_raises_exactly_one_flash_crash_alert(feed: Feed) -> Non
     assert feed.sink.alerts[0]["triggeredEvents"] == [f"s{i:02d}" for i in range(10)]
 
 
+def test_a_late_trade_inside_an_alerted_crash_raises_no_second_alert(feed: Feed) -> None:
+    sells = [trade(f"s{i:02d}", user=f"U{i}", side="SELL", price=100.0 - i, at=i * 1_000) for i in range(11)]
+    feed.send(*sells)
+    (alert,) = feed.sink.alerts
+    # A sell stamped between s06 and s07 arrives within the allowed lateness: the run now
+    # reaches ten sells one trade earlier, but it is the same episode (same first trade).
+    outcome = feed.send(trade("s06b", user="U-L", side="SELL", price=93.5, at=6_500))
+    assert [a["alertId"] for a in feed.sink.alerts] == [alert["alertId"]]
+    assert outcome.alerts_suppressed == 1
+    assert feed.analyzed("s06b")["alertIds"] == [alert["alertId"]]
+
+
+def test_one_market_fed_by_two_partitions_in_one_batch_is_not_late(feed: Feed) -> None:
+    # The trigger lists a batch partition by partition: a market's later trades (partition 0)
+    # can precede its earlier ones (partition 1) by more than the lateness inside one batch.
+    ahead = [trade(f"p0-{i}", user=f"A{i}", side="SELL", at=20_000 + i * 500) for i in range(5)]
+    behind = [trade(f"p1-{i}", user=f"B{i}", side="SELL", at=i * 500) for i in range(5)]
+    outcome = feed.send(*ahead, *behind)
+    assert outcome.late_trades == 0
+    assert [a["triggeredEvents"] for a in feed.sink.alerts if a["patternType"] == "FLASH_CRASH"] == [
+        [t["tradeId"] for t in behind + ahead]
+    ]
+
+
 def test_an_interrupted_run_is_two_episodes(feed: Feed) -> None:
     first = [trade(f"a{i:02d}", user=f"U{i}", side="SELL", at=i * 1_000) for i in range(12)]
     buy = trade("buy", user="U-X", side="BUY", at=12_000)

@@ -208,3 +208,12 @@ def test_the_first_problem_found_is_reported_in_a_stable_order() -> None:
     assert _reject(_raw(userId=None, quantity=0)).reason == "missing_field"
     assert _reject(_raw(quantity=0, side="HOLD")).reason == "quantity_not_positive"
     assert _reject(_raw(side="HOLD", symbol="BTCUSDT")).reason == "unknown_side"
+
+
+@pytest.mark.parametrize("field", ["tradeId", "userId", "customerId", "exchange"])
+@pytest.mark.parametrize("character", ["\x1f", "\x1e", "\n", "\x00"])
+def test_ids_with_control_characters_are_rejected(field: str, character: str) -> None:
+    # Window members use \x1f and \x1e as separators: an id holding one would corrupt a window.
+    error = _reject(_raw(**{field: f"ID{character}X"}))
+    assert error.reason == "control_characters"
+    assert field in error.detail

@@ -45,7 +45,7 @@ class Evaluation:
     suppressed_alerts: int = 0
     late_trades: int = 0
     rule_failures: list[RuleFailure] = field(default_factory=list)
-    raised: set[str] = field(default_factory=set)
+    raised: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (window, rule, first trade) -> id
 
 
 @dataclass(slots=True)
@@ -94,9 +94,13 @@ class RiskEngine:
         evaluation = Evaluation()
         if not trades:
             return evaluation
+        # A batch is one arrival: its trades are placed in event-time order, so trades of one
+        # market that reach the batch through different partitions never make each other late.
+        # The trade that completes a match is still the one that arrived last.
+        ordered = sorted(trades, key=_event_time)
         arrival = {trade.trade_id: index for index, trade in enumerate(trades)}
         now = self._clock_ms()
-        for part, windows in self.store.apply(trades):
+        for part, windows in self.store.apply(ordered):
             hits = self._detect(part, windows, arrival, evaluation)
             for trade, own_windows in zip(part, windows.by_trade, strict=True):
                 evaluation.analyzed.append(
@@ -194,17 +198,34 @@ class RiskEngine:
         }
 
     def _raise(self, trade: Trade, hit: _Hit, now: int, evaluation: Evaluation) -> str:
-        identifier = alert_id(hit.rule.pattern, hit.window.key, hit.match.evidence)
-        if identifier in evaluation.raised:
-            return identifier
-        evaluation.raised.add(identifier)
-        if identifier in hit.window.alert_ids:
+        """The id of the alert for ``hit``: a new alert, or the one already raised for its episode.
+
+        An episode is known by its rule and its first evidence trade, so a redelivery (same
+        evidence) and a late trade that reshapes an episode already alerted (same first trade,
+        different evidence) both point at the existing alert instead of raising another.
+        """
+        window = hit.window
+        episode = (window.key, hit.rule.rule_id, hit.match.evidence[0])
+        if episode in evaluation.raised:  # found again through another part of this batch
+            return evaluation.raised[episode]
+        earlier = window.episodes.get(episode[1:])
+        if earlier is not None:  # written by an earlier delivery
             evaluation.suppressed_alerts += 1
-            return identifier
+            return earlier
+        identifier = alert_id(hit.rule.pattern, window.key, hit.match.evidence)
+        evaluation.raised[episode] = identifier
         severity = severity_for_strength(hit.match.strength)
-        evaluation.alerts.append(build_alert(hit.rule, hit.match, severity, trade, hit.window.key, now))
-        evaluation.marks.append(AlertMark(hit.window.key, identifier, hit.match.timestamp, hit.window.spec.ttl_ms))
+        evaluation.alerts.append(build_alert(hit.rule, hit.match, severity, trade, window.key, now))
+        evaluation.marks.append(
+            AlertMark(
+                window.key, identifier, hit.rule.rule_id, hit.match.evidence[0], hit.match.timestamp, window.spec.ttl_ms
+            )
+        )
         return identifier
+
+
+def _event_time(trade: Trade) -> int:
+    return trade.timestamp
 
 
 def _events_before(events: Sequence[WindowEvent], trade: Trade) -> Sequence[WindowEvent]:

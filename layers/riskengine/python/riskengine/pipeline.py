@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskengine.codec import TRADES_SUBJECT, AvroCodec, CodecError
+from riskengine.codec import TRADES_SUBJECT, AvroCodec, CodecError, RegistryUnavailable
 from riskengine.engine import Evaluation, RiskEngine
 from riskengine.errors import InvalidTrade, SinkError, StateStoreError
 from riskengine.model import SourceRecord, Trade
@@ -57,12 +57,12 @@ class BatchProcessor:
     def process(self, records: Sequence[SourceRecord]) -> BatchOutcome:
         started = time.perf_counter()
         outcome = BatchOutcome(received=len(records))
-        trades = self._accept(records, outcome)
         try:
+            trades = self._accept(records, outcome)
             evaluation = self.engine.evaluate(trades)
             self.sink.publish(evaluation.analyzed, evaluation.alerts)
             self.sink.flush()
-        except (StateStoreError, SinkError) as exc:
+        except (RegistryUnavailable, StateStoreError, SinkError) as exc:
             logger.error("batch of %d records failed and will be retried: %s", len(records), exc)
             outcome.failure, outcome.failed_records = exc.detail, records
             outcome.latency_ms = (time.perf_counter() - started) * 1000
@@ -88,6 +88,8 @@ class BatchProcessor:
                     raise InvalidTrade("record has no value", reason="empty_value")
                 raw = self.codec.decode(TRADES_SUBJECT, record.value)
                 trade = validate_trade(raw, now_ms=now, max_future_skew_ms=self.max_future_skew_ms)
+            except RegistryUnavailable:
+                raise  # not the record's fault: retry the batch rather than dead-letter good data
             except (CodecError, InvalidTrade) as exc:
                 self._reject(record, exc.reason, exc.detail, outcome)
                 continue

@@ -23,11 +23,14 @@ from riskengine.settings import Settings
 from riskengine.sinks import DiscardSink, JsonlSink, KafkaSink, Sink
 from riskengine.windows.store import RedisWindowStore
 
+# A stuck connection must fail the batch (so the trigger retries it), not hang the function.
+REDIS_TIMEOUTS = {"socket_timeout": 10.0, "socket_connect_timeout": 5.0}
+
 
 def redis_client(settings: Settings) -> redis.Redis | RedisCluster:
     if settings.redis_cluster:
-        return RedisCluster.from_url(settings.redis_url)
-    return redis.Redis.from_url(settings.redis_url)
+        return RedisCluster.from_url(settings.redis_url, **REDIS_TIMEOUTS)
+    return redis.Redis.from_url(settings.redis_url, health_check_interval=30, **REDIS_TIMEOUTS)
 
 
 def build_engine(

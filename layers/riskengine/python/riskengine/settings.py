@@ -1,7 +1,7 @@
 """Engine settings, parsed once from environment variables into a validated model.
 
 Every address is configurable so the same code runs against the embedded local services,
-LocalStack, or Amazon MSK / ElastiCache / OpenSearch by configuration alone.
+LocalStack, or Amazon MSK and ElastiCache by configuration alone.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ REQUIRED_NUMBERS = ("quantity", "price", "notional")
 OPTIONAL_STRINGS = ("walletAddress", "sessionId", "ipAddress", "country", "orderId", "counterpartyUserId")
 SYMBOL_FORMAT = re.compile(r"[A-Z0-9]{2,12}/[A-Z0-9]{2,12}")
 COUNTRY_FORMAT = re.compile(r"[A-Z]{2}")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 SIDES = frozenset(s.value for s in Side)
 ORDER_TYPES = frozenset(o.value for o in OrderType)
 
@@ -65,6 +66,9 @@ def _require_strings(record: dict[str, Any]) -> None:
             raise InvalidTrade(f"missing required field '{name}'", reason="missing_field")
         if not isinstance(value, str) or not value.strip():
             raise InvalidTrade(f"field '{name}' must be a non-empty string", reason="bad_field_type")
+        if CONTROL_CHARACTERS.search(value):
+            # Ids travel inside window members, where control characters are separators.
+            raise InvalidTrade(f"field '{name}' contains control characters", reason="control_characters")
 
 
 def _positive_number(record: dict[str, Any], name: str) -> float:

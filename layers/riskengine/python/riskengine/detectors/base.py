@@ -2,7 +2,7 @@
 
 A rule is a class in its own module with a versioned, validated ``Config``. Trade rules look
 at one trade; sequence rules look at the ordered events of one window and answer whether a
-match *ends* at a given position. The harness (:mod:`riskengine.detection`) decides where to
+match *ends* at a given position. The harness (:mod:`riskengine.engine`) decides where to
 look, applies the overlap strategy, turns strengths into severities and turns a failing rule
 into a result instead of a crash.
 """

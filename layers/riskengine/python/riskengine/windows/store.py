@@ -17,10 +17,11 @@ from typing import Any, Protocol
 
 import redis
 from redis.cluster import RedisCluster, key_slot
+from redis.exceptions import NoScriptError, RedisClusterException
 
 from riskengine.errors import StateStoreError
 from riskengine.model import Trade
-from riskengine.windows.events import RECORD_SEPARATOR, WindowDecoder, WindowEvent, encode_member
+from riskengine.windows.events import RECORD_SEPARATOR, SEPARATOR, WindowDecoder, WindowEvent, encode_member
 from riskengine.windows.spec import Scope, WindowSpec
 
 APPLY_SCRIPT = resources.files("riskengine.windows").joinpath("apply_batch.lua").read_text()
@@ -35,14 +36,14 @@ MAX_PARTS = 8
 class WindowState:
     """One window as a batch sees it after being applied."""
 
-    __slots__ = ("_batch_positions", "alert_ids", "batch_trade_ids", "events", "key", "spec", "volume_buckets")
+    __slots__ = ("_batch_positions", "batch_trade_ids", "episodes", "events", "key", "spec", "volume_buckets")
 
     def __init__(self, spec: WindowSpec, key: str) -> None:
         self.spec = spec
         self.key = key
         self.events: list[WindowEvent] = []
         self.batch_trade_ids: dict[str, str] = {}  # trade id -> PLACED / REDELIVERED / LATE
-        self.alert_ids: frozenset[str] = frozenset()
+        self.episodes: dict[tuple[str, str], str] = {}  # (rule, first evidence trade) -> alert id
         self.volume_buckets: dict[int, float] = {}
         self._batch_positions: list[int] | None = None
 
@@ -65,12 +66,21 @@ class BatchWindows:
 
 @dataclass(frozen=True, slots=True)
 class AlertMark:
-    """Remember that ``alert_id`` was written, in the window whose events are its evidence."""
+    """Remember that ``alert_id`` was written, in the window whose events are its evidence.
+
+    The mark also names the episode (rule and first evidence trade) the alert reported.
+    """
 
     window_key: str
     alert_id: str
+    rule: str
+    first_trade_id: str
     timestamp: int
     ttl_ms: int
+
+    @property
+    def member(self) -> str:
+        return SEPARATOR.join((self.alert_id, self.rule, self.first_trade_id))
 
 
 @dataclass(slots=True)
@@ -124,7 +134,7 @@ class RedisWindowStore:
             part, batch, groups, future = pending.popleft()
             try:
                 replies = future.result()
-            except redis.RedisError as exc:
+            except (redis.RedisError, RedisClusterException) as exc:
                 raise StateStoreError(f"window script failed: {exc}") from exc
             for group, group_replies in zip(groups, replies, strict=True):
                 for (state, members), reply in zip(group, group_replies, strict=True):
@@ -140,6 +150,13 @@ class RedisWindowStore:
         if not self._cluster:
             self.counter.round_trips += len(calls)
             return [self._script(keys, args) for keys, args in calls]
+        try:
+            return self._pipelined(calls)
+        except NoScriptError:  # a node restarted or was added since start-up: load and retry once
+            self._client.script_load(APPLY_SCRIPT)
+            return self._pipelined(calls)
+
+    def _pipelined(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
         pipe = self._client.pipeline()
         for keys, args in calls:
             # redis-py blocks pipe.evalsha() in cluster mode; the raw command is routed by its keys.
@@ -153,13 +170,13 @@ class RedisWindowStore:
         pipe = self._client.pipeline(transaction=False)
         for mark in marks:
             key = f"{mark.window_key}:alerts"
-            pipe.zadd(key, {mark.alert_id: mark.timestamp})
+            pipe.zadd(key, {mark.member: mark.timestamp})
             # Marks older than the window's retention can never be raised again.
             pipe.zremrangebyscore(key, "-inf", f"({mark.timestamp - mark.ttl_ms}")
             pipe.pexpire(key, mark.ttl_ms)
         try:
             pipe.execute()
-        except redis.RedisError as exc:
+        except (redis.RedisError, RedisClusterException) as exc:
             raise StateStoreError(f"could not record alert marks: {exc}") from exc
         self.counter.round_trips += 1
 
@@ -214,7 +231,9 @@ def _read_reply(state: WindowState, trades: Sequence[Trade], reply: Sequence[Any
     statuses, members, alert_ids, flat_buckets = reply
     state.batch_trade_ids = {trade.trade_id: status for trade, status in zip(trades, _text(statuses), strict=True)}
     state.events = decode(_text(members))
-    state.alert_ids = frozenset(_text(a) for a in alert_ids)
+    for mark in alert_ids:
+        identifier, rule, first_trade_id = _text(mark).split(SEPARATOR)
+        state.episodes[(rule, first_trade_id)] = identifier
     state.volume_buckets = {int(flat_buckets[i]): float(flat_buckets[i + 1]) for i in range(0, len(flat_buckets), 2)}
 
 
