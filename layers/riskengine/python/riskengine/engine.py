@@ -14,7 +14,7 @@ import logging
 import time
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,21 +136,32 @@ class RiskEngine:
 
     def _episodes(self, rule: SequenceRule, window: WindowState, evaluation: Evaluation) -> Iterator[Match]:
         events = window.events
-        last = len(events)
-        ends = sorted({end for p in window.batch_positions for end in range(p, min(p + rule.length, last))})
+        positions = window.batch_positions
+        if len(positions) == 1 and positions[0] == len(events) - 1:
+            ends: Iterable[int] = positions  # the usual case: one new event, the newest of its window
+        else:
+            last = len(events)
+            ends = sorted({end for p in positions for end in range(p, min(p + rule.length, last))})
         checked: dict[int, Match | None] = {}
-
-        def match_at(end: int) -> Match | None:
-            if end < 0:
-                return None
-            if end not in checked:
-                checked[end] = self._guarded(rule, window.key, evaluation, rule.check, events, end)
-            return checked[end]
-
         for end in ends:
-            match = match_at(end)
-            if match is not None and match_at(end - 1) is None:
+            match = self._match_at(rule, window, end, checked, evaluation)
+            if match is not None and self._match_at(rule, window, end - 1, checked, evaluation) is None:
                 yield match
+
+    def _match_at(
+        self,
+        rule: SequenceRule,
+        window: WindowState,
+        end: int,
+        checked: dict[int, Match | None],
+        evaluation: Evaluation,
+    ) -> Match | None:
+        """The match ending at ``end``, each position checked at most once per window."""
+        if end < 0:
+            return None
+        if end not in checked:
+            checked[end] = self._guarded(rule, window.key, evaluation, rule.check, window.events, end)
+        return checked[end]
 
     def _guarded(
         self, rule: Rule, subject: str, evaluation: Evaluation, check: Callable[..., Match | None], *args: Any

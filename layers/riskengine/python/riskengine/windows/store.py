@@ -127,7 +127,8 @@ class RedisWindowStore:
         for part in _split(trades, self._part_count(len(trades))):
             windows, by_trade = self._group(part)
             groups = self._by_slot(windows.values())
-            calls = [_script_arguments(group) for group in groups]
+            members = {trade.trade_id: encode_member(trade) for trade in part}  # once for all its windows
+            calls = [_script_arguments(group, members) for group in groups]
             batch = BatchWindows([state for state, _ in windows.values()], by_trade)
             pending.append((part, batch, groups, self._io.submit(self._run_script, calls)))
         while pending:
@@ -216,13 +217,15 @@ def _split(trades: Sequence[Trade], parts: int) -> list[Sequence[Trade]]:
     return [trades[start : start + size] for start in range(0, len(trades), size)] if trades else []
 
 
-def _script_arguments(group: Sequence[tuple[WindowState, list[Trade]]]) -> tuple[list[str], list[Any]]:
+def _script_arguments(
+    group: Sequence[tuple[WindowState, list[Trade]]], member_of: Mapping[str, str]
+) -> tuple[list[str], list[Any]]:
     keys: list[str] = []
     args: list[Any] = []
     for state, trades in group:
         spec = state.spec
         keys += (state.key, f"{state.key}:alerts", f"{state.key}:vol")
-        members = RECORD_SEPARATOR.join(encode_member(trade) for trade in trades)
+        members = RECORD_SEPARATOR.join([member_of[trade.trade_id] for trade in trades])
         args += (spec.lateness_ms, spec.history, spec.horizon_ms, spec.ttl_ms, spec.volume_bucket_ms, members)
     return keys, args
 
