@@ -429,6 +429,17 @@ def test_one_market_fed_by_two_partitions_in_one_batch_is_not_late(feed: Feed) -
     ]
 
 
+def test_a_match_spanning_the_parts_of_a_large_batch_is_alerted(feed: Feed) -> None:
+    # 310 trades are applied in two parts (event-time order); the crash's sells straddle them
+    # and its earliest sell arrives last, so the completing trade must come from the later part.
+    sells = [trade(f"s{i}", user=f"S{i}", side="SELL", price=100.0 - i, at=i * 1_000) for i in range(10)]
+    fillers = [trade(f"f{i:03d}", user=f"F{i}", symbol="ETH/USDT", at=500 + i * 25) for i in range(300)]
+    feed.send(*sells[1:], *fillers, sells[0])
+    crashes = [a for a in feed.sink.alerts if a["patternType"] == "FLASH_CRASH"]
+    assert [a["triggeredEvents"] for a in crashes] == [[f"s{i}" for i in range(10)]]
+    assert any(crashes[0]["alertId"] in feed.analyzed(f"s{i}")["alertIds"] for i in range(10))
+
+
 def test_an_interrupted_run_is_two_episodes(feed: Feed) -> None:
     first = [trade(f"a{i:02d}", user=f"U{i}", side="SELL", at=i * 1_000) for i in range(12)]
     buy = trade("buy", user="U-X", side="BUY", at=12_000)

@@ -130,7 +130,11 @@ class RiskEngine:
             for window in windows.windows:
                 if window.spec.scope is rule.scope:
                     for match in self._episodes(rule, window, evaluation):
-                        trigger = max((t for t in match.evidence if t in arrival), key=arrival.__getitem__)
+                        # The match was found through this part's events, so one of them is the
+                        # trigger: the one that arrived last, which is scored with this part.
+                        trigger = max(
+                            (t for t in match.evidence if t in window.batch_trade_ids), key=arrival.__getitem__
+                        )
                         hits[trigger].append(_Hit(rule, match, window))
         return hits
 

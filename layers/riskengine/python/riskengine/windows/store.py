@@ -235,8 +235,10 @@ def _read_reply(state: WindowState, trades: Sequence[Trade], reply: Sequence[Any
     state.batch_trade_ids = {trade.trade_id: status for trade, status in zip(trades, _text(statuses), strict=True)}
     state.events = decode(_text(members))
     for mark in alert_ids:
-        identifier, rule, first_trade_id = _text(mark).split(SEPARATOR)
-        state.episodes[(rule, first_trade_id)] = identifier
+        fields = _text(mark).split(SEPARATOR)
+        if len(fields) == 3:  # anything else is not a mark this version wrote: it marks nothing
+            identifier, rule, first_trade_id = fields
+            state.episodes[(rule, first_trade_id)] = identifier
     state.volume_buckets = {int(flat_buckets[i]): float(flat_buckets[i + 1]) for i in range(0, len(flat_buckets), 2)}
 
 
