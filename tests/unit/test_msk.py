@@ -16,29 +16,10 @@ from riskengine.model import SourceRecord
 from riskengine.msk import MalformedEvent, batch_item_failures, build_event, parse_event
 from riskengine.validation import validate_trade
 
-REFERENCE = Path("shared") / "reference" / "msk-event.json"
-
-
-def _repo_root() -> Path:
-    """The directory holding pyproject.toml, found by walking up from this file."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "pyproject.toml").is_file():
-            return parent
-    pytest.fail(f"no pyproject.toml above {here}: cannot locate the repository root")
-
 
 def _reference_path() -> Path:
-    """``../shared/reference/msk-event.json`` from the repository root (also tried further up)."""
-    root = _repo_root()
-    candidates = [root.parent / REFERENCE, *(parent / REFERENCE for parent in root.parents)]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    pytest.fail(
-        "reference MSK event not found; expected it at "
-        f"{root.parent / REFERENCE} (../shared/reference/msk-event.json from the repository root {root})"
-    )
+    """The exact MSK trigger event (a copy of shared/reference/msk-event.json kept with the tests)."""
+    return Path(__file__).resolve().parents[1] / "fixtures" / "msk-event.json"
 
 
 @pytest.fixture(scope="module")
