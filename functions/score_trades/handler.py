@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from riskengine.msk import parse_event
-from riskengine.observability import powertools, record_batch_metrics
+from riskengine.observability import log_flagged_trades, powertools, record_batch_metrics
 from riskengine.runtime import default_processor
 
 logger, metrics, tracer = powertools("score-trades")
@@ -24,6 +24,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     records = parse_event(event)
     outcome = default_processor().process(records)
     record_batch_metrics(metrics, outcome)
+    log_flagged_trades(logger, outcome)
     logger.info(
         "batch done",
         extra={

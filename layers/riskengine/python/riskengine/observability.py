@@ -23,6 +23,10 @@ def powertools(service: str) -> tuple[Logger, Metrics, Tracer]:
 
 
 def record_batch_metrics(metrics: Metrics, outcome: BatchOutcome) -> None:
+    """Add one invocation's metrics; ``log_metrics`` flushes them as one EMF record."""
+    # With POWERTOOLS_METRICS_DISABLED (local runs), Powertools never clears what it did not
+    # print, so the shared metric set would grow for ever and leak into the next invocation.
+    metrics.clear_metrics()
     metrics.add_metric(name="BatchSize", unit=MetricUnit.Count, value=outcome.received)
     metrics.add_metric(name="BatchLatencyMs", unit=MetricUnit.Milliseconds, value=outcome.latency_ms)
     metrics.add_metric(name="TradesScored", unit=MetricUnit.Count, value=outcome.scored)
@@ -38,3 +42,23 @@ def record_batch_metrics(metrics: Metrics, outcome: BatchOutcome) -> None:
     for pattern, count in sorted(per_pattern.items()):
         # One metric name per pattern keeps the EMF blob to a single dimension set.
         metrics.add_metric(name=f"AlertsRaised_{pattern}", unit=MetricUnit.Count, value=count)
+
+
+def log_flagged_trades(logger: Logger, outcome: BatchOutcome) -> None:
+    """One line per trade that raised or re-found an alert, with its trade id as correlation id."""
+    if outcome.evaluation is None:
+        return
+    for record in outcome.evaluation.analyzed:
+        if record["alertIds"]:
+            logger.set_correlation_id(record["originalTrade"]["tradeId"])
+            logger.info(
+                "trade flagged",
+                extra={
+                    "user_id": record["originalTrade"]["userId"],
+                    "patterns": record["triggeredPatterns"],
+                    "alert_ids": record["alertIds"],
+                    "risk_score": record["riskScore"],
+                    "risk_level": record["finalRiskLevel"],
+                },
+            )
+    logger.set_correlation_id(None)

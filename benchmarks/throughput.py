@@ -1,0 +1,639 @@
+"""Throughput benchmark of the real score_trades handler against a real redis-server.
+
+The parent generates a seeded trade stream into a temporary file, then runs one worker
+subprocess per batch size (this script with the hidden ``--worker`` flag), so every worker
+starts cold, owns a fresh redis-server and reports its own peak RSS. Figures only: this is
+not a test and asserts nothing about speed. See benchmarks/README.md for what each figure
+means and its caveats.
+
+    .venv/bin/python benchmarks/throughput.py --trades 20000 --batch-sizes 100,1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlparse
+
+import psutil
+import redis
+from redis import connection as redis_connection
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from riskengine.codec import TRADES_SUBJECT, AvroCodec, CodecError, FixedIdRegistry
+from riskengine.local import EmbeddedBroker, EmbeddedRedis
+from riskengine.local.bridge import LOCAL_CLUSTER_ARN, load_handler
+from riskengine.local.environment import handler_environment
+from riskengine.local.paths import function_handler
+from riskengine.model import SourceRecord
+from riskengine.msk import build_event
+from riskengine.runtime import default_processor
+from riskengine.simulator import PATTERNS, SimulatorConfig, TradingSimulator
+from riskengine.sinks import DeadLetter, Sink, Topics
+
+TOPIC = "crypto-trades"
+# One stream record: event time (ms), key length, value length; then the key and value bytes.
+RECORD_HEADER = struct.Struct(">qHI")
+PROGRESS_PREFIX = "@@progress "
+PROGRESS_EVERY_S = 0.25
+DEFAULT_RATE_PER_S = 1_000.0
+RATE_PER_USER = 0.2  # default event-time rate for small --users: well under the simulator's 0.5 cap
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+console = Console(stderr=True)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Throughput of the real score_trades handler on a seeded stream (figures, not a test).",
+    )
+    add = parser.add_argument
+    add("--trades", type=_positive_int, default=1_000_000, metavar="N", help="trades in the stream (1,000,000)")
+    add("--users", type=_positive_int, default=5_000, metavar="N", help="simulated users (5,000)")
+    add(
+        "--batch-sizes",
+        type=_batch_sizes,
+        default="100,1000,10000",
+        metavar="N,N,...",
+        help="handler batch sizes, 1..10000 (100,1000,10000)",
+    )
+    add("--seed", type=int, default=7, help="simulator seed; a seed names a data set (7)")
+    add(
+        "--rate",
+        type=float,
+        metavar="TRADES_PER_S",
+        help=f"event-time rate ({DEFAULT_RATE_PER_S:.0f}, or {RATE_PER_USER}/s per user if that is lower)",
+    )
+    add("--sink", choices=("discard", "kafka"), default="discard", help="where results go (discard)")
+    add("--redis-url", metavar="URL", help="use this empty Redis instead of starting a fresh redis-server")
+    add("--flush-redis", action="store_true", help="FLUSHDB the --redis-url database first if it is not empty")
+    add("--out", type=Path, metavar="FILE.json", help="also save the figures (and per-command counts) as JSON")
+    add("--worker", action="store_true", help=argparse.SUPPRESS)
+    add("--stream", type=Path, help=argparse.SUPPRESS)
+    add("--batch-size", type=_positive_int, help=argparse.SUPPRESS)
+    add("--result", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker and None in (args.stream, args.batch_size, args.result):
+        parser.error("--worker needs --stream, --batch-size and --result")
+    return args
+
+
+def _positive_int(text: str) -> int:
+    value = int(text.replace(",", "").replace("_", ""))
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _batch_sizes(text: str) -> tuple[int, ...]:
+    sizes = tuple(_positive_int(part) for part in text.split(",") if part.strip())
+    if not sizes or any(size > 10_000 for size in sizes):
+        raise argparse.ArgumentTypeError("batch sizes must be within 1..10000 (the MSK trigger's limit)")
+    return sizes
+
+
+# --------------------------------------------------------------------------- the stream file
+
+
+@dataclass(slots=True)
+class StreamInfo:
+    trades: int
+    users: int
+    rate_per_s: float
+    seed: int
+    avro: int = 0
+    json_fallback: int = 0
+    invalid: int = 0
+    episodes: dict[str, int] = field(default_factory=dict)
+    episodes_open: dict[str, int] = field(default_factory=dict)
+    generate_s: float = 0.0
+
+
+def write_record(out: BinaryIO, timestamp: int, key: bytes, value: bytes) -> None:
+    out.write(RECORD_HEADER.pack(timestamp, len(key), len(value)))
+    out.write(key)
+    out.write(value)
+
+
+def read_records(path: Path) -> Iterator[SourceRecord]:
+    """The stream file as partition-0 records with consecutive offsets."""
+    with path.open("rb") as handle:
+        offset = 0
+        while header := handle.read(RECORD_HEADER.size):
+            timestamp, key_len, value_len = RECORD_HEADER.unpack(header)
+            key, value = handle.read(key_len), handle.read(value_len)
+            yield SourceRecord(TOPIC, 0, offset, timestamp, key, value)
+            offset += 1
+
+
+def read_batches(path: Path, size: int) -> Iterator[list[SourceRecord]]:
+    batch: list[SourceRecord] = []
+    for record in read_records(path):
+        batch.append(record)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def encode_trade(codec: AvroCodec, trade: dict[str, Any]) -> tuple[bytes, bool]:
+    """Confluent Avro when the trade fits the schema, else JSON (as a hand-fed record); True if Avro."""
+    try:
+        return codec.encode(TRADES_SUBJECT, trade), True
+    except CodecError:
+        return json.dumps(trade).encode(), False
+
+
+def event_rate(args: argparse.Namespace) -> float:
+    return args.rate if args.rate is not None else min(DEFAULT_RATE_PER_S, args.users * RATE_PER_USER)
+
+
+def generate_stream(path: Path, args: argparse.Namespace) -> StreamInfo:
+    """Write the seeded stream to ``path``; event time ends about now, like live traffic."""
+    rate = event_rate(args)
+    start_ms = int(time.time() * 1000) - int(args.trades / rate * 1000)
+    simulator = TradingSimulator(SimulatorConfig(seed=args.seed, users=args.users, rate_per_s=rate, start_ms=start_ms))
+    info = StreamInfo(trades=args.trades, users=args.users, rate_per_s=rate, seed=args.seed)
+    codec = AvroCodec(FixedIdRegistry())
+    started = time.perf_counter()
+    with path.open("wb") as out, _progress() as progress:
+        task = progress.add_task("generating trades", total=args.trades)
+        _write_trades(out, simulator.trades(args.trades), codec, info, lambda n: progress.advance(task, n))
+    stats = simulator.stats
+    info.generate_s = time.perf_counter() - started
+    info.invalid = stats.invalid
+    info.episodes, info.episodes_open = dict(stats.episodes), dict(stats.episodes_open)
+    return info
+
+
+def _write_trades(
+    out: BinaryIO, trades: Iterator[dict[str, Any]], codec: AvroCodec, info: StreamInfo, advance: Callable[[int], None]
+) -> None:
+    event_time = 0
+    for count, trade in enumerate(trades, start=1):
+        # A malformed trade without a usable timestamp keeps the previous record timestamp.
+        if isinstance(trade.get("timestamp"), int) and trade["timestamp"] > 0:
+            event_time = trade["timestamp"]
+        value, is_avro = encode_trade(codec, trade)
+        info.avro += is_avro
+        info.json_fallback += not is_avro
+        write_record(out, event_time, str(trade.get("userId")).encode(), value)
+        if count % 10_000 == 0:
+            advance(10_000)
+    advance(info.trades % 10_000)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+class CountingSink:
+    """Delegates to the handler's configured sink and counts what the engine handed it.
+
+    One extra Python call per batch (plus one per alert); the wrapped sink still does all its work.
+    """
+
+    def __init__(self, inner: Sink) -> None:
+        self.inner = inner
+        self.scored = 0
+        self.alerts: Counter[str] = Counter()
+        self.dead_letters = 0
+
+    def publish(self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]]) -> None:
+        self.scored += len(analyzed)
+        self.alerts.update(str(alert.get("patternType")) for alert in alerts)
+        self.inner.publish(analyzed, alerts)
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        self.dead_letters += 1
+        self.inner.dead_letter(letter)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class ClientCommandCounter:
+    """Counts Redis commands this process packs for sending (each pipeline entry is one command).
+
+    Redis 7's INFO total_commands_processed also counts commands run inside Lua scripts, so the
+    commands clients send are counted here instead, by wrapping redis-py's RESP serializers.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._paused = False
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Do not count the benchmark's own monitoring commands."""
+        self._paused = True
+        try:
+            yield
+        finally:
+            self._paused = False
+
+    def install(self) -> None:
+        for cls in (redis_connection.PythonRespSerializer, redis_connection.HiredisRespSerializer):
+            cls.pack = self._counting(cls.pack)  # type: ignore[method-assign]
+
+    def _counting(self, pack: Callable[..., list[bytes]]) -> Callable[..., list[bytes]]:
+        def counted(serializer: object, *args: Any) -> list[bytes]:
+            if not self._paused:
+                self.count += 1
+            return pack(serializer, *args)
+
+        return counted
+
+
+@dataclass(slots=True)
+class ServerSnapshot:
+    """What the Redis server and the handler's counters say at one instant."""
+
+    redis_cpu_s: float | None
+    processed: int
+    calls: Counter[str]
+    round_trips: int | None
+    script_calls: int | None
+    client_commands: int
+
+
+@dataclass(slots=True)
+class Timings:
+    wall_s: list[float] = field(default_factory=list)
+    cpu_s: float = 0.0
+    trades: int = 0
+
+
+def run_worker(args: argparse.Namespace) -> dict[str, Any]:
+    counter = ClientCommandCounter()
+    counter.install()
+    with ExitStack() as stack:
+        redis_url, redis_pid = start_redis(stack, args)
+        env = {"REDIS_URL": redis_url, "RISKENGINE_SINK": args.sink}
+        if args.sink == "kafka":
+            env["KAFKA_BOOTSTRAP_SERVERS"] = start_broker(stack)
+        stack.enter_context(handler_environment(env))
+        invoke = load_handler(function_handler("score_trades"))
+        processor = default_processor()
+        sink = CountingSink(processor.sink)
+        processor.sink = sink
+        monitor = stack.enter_context(redis.Redis.from_url(redis_url))
+        result = measure(args, invoke, monitor, redis_pid, counter, env.get("KAFKA_BOOTSTRAP_SERVERS", ""))
+        result |= {"scored": sink.scored, "alerts": dict(sink.alerts), "dead_lettered": sink.dead_letters}
+        result["redis_version"] = monitor.info("server")["redis_version"]
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def start_redis(stack: ExitStack, args: argparse.Namespace) -> tuple[str, int | None]:
+    """A fresh redis-server (or the given, empty, --redis-url) and its pid when it runs on this machine."""
+    if args.redis_url is None:
+        server = stack.enter_context(EmbeddedRedis())
+        return server.url, server.pid
+    with redis.Redis.from_url(args.redis_url) as client:
+        if client.dbsize():
+            if not args.flush_redis:
+                raise SystemExit(f"{args.redis_url} is not empty: use an empty database or pass --flush-redis")
+            client.flushdb()
+        return args.redis_url, _local_pid(args.redis_url, int(client.info("server")["process_id"]))
+
+
+def _local_pid(url: str, pid: int) -> int | None:
+    """The server's pid if it is a redis process on this machine, else None (its CPU is not measured)."""
+    if urlparse(url).hostname not in LOOPBACK_HOSTS or not psutil.pid_exists(pid):
+        return None
+    return pid if "redis" in psutil.Process(pid).name() else None
+
+
+def start_broker(stack: ExitStack) -> str:
+    broker = stack.enter_context(EmbeddedBroker())
+    topics = Topics()
+    broker.create_topics([topics.analyzed, topics.alerts, topics.dead_letter], partitions=1)
+    return broker.bootstrap_servers
+
+
+def measure(
+    args: argparse.Namespace,
+    invoke: Callable[[dict[str, Any]], dict[str, Any] | None],
+    monitor: redis.Redis,
+    redis_pid: int | None,
+    counter: ClientCommandCounter,
+    bootstrap: str,
+) -> dict[str, Any]:
+    """Warm up on the first batch, then time every other invocation and diff the server counters."""
+
+    def call(batch: list[SourceRecord]) -> tuple[float, float]:
+        event = build_event(batch, cluster_arn=LOCAL_CLUSTER_ARN, bootstrap_servers=bootstrap)
+        cpu, wall = time.process_time(), time.perf_counter()
+        response = invoke(event) or {}
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if response.get("batchItemFailures"):
+            raise RuntimeError(f"the handler failed a batch: {response['batchItemFailures']}")
+        return wall, cpu
+
+    batches = read_batches(args.stream, args.batch_size)
+    warmup = next(batches)
+    call(warmup)
+    report = _Reporter(len(warmup))
+    timings = Timings()
+    before = snapshot(monitor, redis_pid, counter)
+    for batch in batches:
+        wall, cpu = call(batch)
+        timings.wall_s.append(wall)
+        timings.cpu_s += cpu
+        timings.trades += len(batch)
+        report(len(batch))
+    after = snapshot(monitor, redis_pid, counter)
+    report.finish()
+    return summarise(args.batch_size, len(warmup), timings, before, after)
+
+
+class _Reporter:
+    """Tells the parent how far the worker is, on stderr, at most every PROGRESS_EVERY_S."""
+
+    def __init__(self, done: int) -> None:
+        self.done = done
+        self._last = 0.0
+        self._emit()
+
+    def __call__(self, records: int) -> None:
+        self.done += records
+        if time.monotonic() - self._last >= PROGRESS_EVERY_S:
+            self._emit()
+
+    def finish(self) -> None:
+        self._emit()
+
+    def _emit(self) -> None:
+        self._last = time.monotonic()
+        print(f"{PROGRESS_PREFIX}{self.done}", file=sys.stderr, flush=True)
+
+
+def snapshot(monitor: redis.Redis, redis_pid: int | None, counter: ClientCommandCounter) -> ServerSnapshot:
+    with counter.paused():
+        info = monitor.execute_command("INFO", "stats", "commandstats")
+    store = _store_counter()
+    cpu = psutil.Process(redis_pid).cpu_times() if redis_pid is not None else None
+    return ServerSnapshot(
+        redis_cpu_s=None if cpu is None else cpu.user + cpu.system,
+        processed=int(info["total_commands_processed"]),
+        calls=Counter(
+            {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in info.items() if k.startswith("cmdstat_")}
+        ),
+        round_trips=getattr(store, "round_trips", None),
+        script_calls=getattr(store, "script_calls", None),
+        client_commands=counter.count,
+    )
+
+
+def _store_counter() -> object | None:
+    """The handler's RoundTripCounter (riskengine/windows/store.py), if the store still has one."""
+    store = getattr(default_processor().engine, "store", None)
+    return getattr(store, "counter", None)
+
+
+def summarise(
+    batch_size: int, warmup: int, timings: Timings, before: ServerSnapshot, after: ServerSnapshot
+) -> dict[str, Any]:
+    batches = len(timings.wall_s)
+    wall = sum(timings.wall_s)
+    calls = after.calls - before.calls
+    monitor_calls = calls.pop("info", 0)  # the snapshot's own INFO; the handler never sends one
+    redis_cpu = _delta(before.redis_cpu_s, after.redis_cpu_s)
+    latencies = sorted(seconds * 1000 for seconds in timings.wall_s)
+    return {
+        "batch_size": batch_size,
+        "warmup_trades": warmup,
+        "timed_trades": timings.trades,
+        "timed_batches": batches,
+        "handler_wall_s": wall,
+        "trades_per_s": timings.trades / wall if wall else None,
+        "handler_cpu_us_per_trade": _per(timings.cpu_s * 1e6, timings.trades),
+        "redis_cpu_us_per_trade": None if redis_cpu is None else _per(redis_cpu * 1e6, timings.trades),
+        "p50_ms": _percentile(latencies, 50),
+        "p99_ms": _percentile(latencies, 99),
+        "max_ms": latencies[-1] if latencies else None,
+        "round_trips_per_batch": _per(_delta(before.round_trips, after.round_trips), batches),
+        "script_calls_per_batch": _per(_delta(before.script_calls, after.script_calls), batches),
+        "client_commands_per_batch": _per(after.client_commands - before.client_commands, batches),
+        "commands_executed_per_batch": _per(sum(calls.values()), batches),
+        "total_commands_processed_per_batch": _per(after.processed - before.processed - monitor_calls, batches),
+        "commands_by_name": dict(calls.most_common()),
+    }
+
+
+def _delta(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
+def _per(total: float | None, count: int) -> float | None:
+    return None if total is None or not count else total / count
+
+
+def _percentile(ordered: Sequence[float], pct: float) -> float | None:
+    """Nearest-rank percentile of an ascending list."""
+    if not ordered:
+        return None
+    rank = max(1, -(-len(ordered) * pct // 100))
+    return ordered[int(rank) - 1]
+
+
+# --------------------------------------------------------------------------- parent side
+
+
+def spawn_worker(args: argparse.Namespace, stream: Path, batch_size: int) -> dict[str, Any]:
+    """Run one worker subprocess with a progress bar; return the JSON object it wrote.
+
+    The handler prints to stdout (Powertools EMF blobs), so the worker's stdout goes to a file
+    and its figures to another; its stderr carries progress lines.
+    """
+    result_path = stream.with_name(f"result-{batch_size}.json")
+    stdout_path = stream.with_name(f"stdout-{batch_size}.txt")
+    argv = [sys.executable, __file__, "--worker", "--stream", str(stream), "--batch-size", str(batch_size)]
+    argv += ["--result", str(result_path)]
+    argv += ["--sink", args.sink] + (["--redis-url", args.redis_url] if args.redis_url else [])
+    argv += ["--flush-redis"] if args.flush_redis else []
+    other: deque[str] = deque(maxlen=40)
+    with (
+        stdout_path.open("w") as stdout,
+        _progress() as progress,
+        subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, text=True) as proc,
+    ):
+        task = progress.add_task(f"batch size {batch_size:,}", total=args.trades)
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.startswith(PROGRESS_PREFIX):
+                progress.update(task, completed=int(line.removeprefix(PROGRESS_PREFIX)))
+            else:
+                other.append(line.rstrip())
+    if proc.returncode != 0:
+        raise SystemExit(f"worker for batch size {batch_size} failed ({proc.returncode}):\n" + "\n".join(other))
+    result: dict[str, Any] = json.loads(result_path.read_text())
+    with stdout_path.open("rb") as lines:
+        result["handler_stdout_lines"] = sum(1 for _ in lines)
+    return result
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_model": _cpu_model(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "redis_server": _redis_server_version(),
+        "code": _checkout(),
+    }
+
+
+def _checkout() -> str:
+    """The commit the figures belong to, with "+dirty" when tracked files have uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    head = subprocess.run([git, "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=False)
+    dirty = subprocess.run(
+        [git, "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, check=False
+    )
+    return (head.stdout.strip() or "unknown") + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _redis_server_version() -> str:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return "not installed"
+    text = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False).stdout
+    return next((part[2:] for part in text.split() if part.startswith("v=")), text.strip())
+
+
+def print_stream(info: StreamInfo) -> None:
+    out = Console()
+    out.print(
+        f"[bold]Stream[/]: {info.trades:,} trades, {info.users:,} users, seed {info.seed}, "
+        f"{info.rate_per_s:,.0f} trades/s of event time ({info.trades / info.rate_per_s / 60:,.1f} min); "
+        f"{info.avro:,} Avro + {info.json_fallback:,} JSON (malformed), {info.invalid:,} invalid; "
+        f"generated in {info.generate_s:,.1f} s"
+    )
+    injected = ", ".join(f"{p} {info.episodes.get(p, 0)}" for p in PATTERNS)
+    out.print(f"[bold]Injected episodes[/] (finished): {injected}; {sum(info.episodes_open.values())} still open")
+    missing = [p for p in PATTERNS if not info.episodes.get(p)]
+    if missing:
+        out.print(f"[yellow]No finished episode of {', '.join(missing)}: use more --trades to cover every pattern")
+
+
+ROWS: tuple[tuple[str, str, str], ...] = (
+    ("trades/s (trades / handler wall time)", "trades_per_s", "{:,.0f}"),
+    ("handler CPU µs/trade", "handler_cpu_us_per_trade", "{:,.1f}"),
+    ("redis-server CPU µs/trade", "redis_cpu_us_per_trade", "{:,.1f}"),
+    ("batch latency p50 (ms)", "p50_ms", "{:,.2f}"),
+    ("batch latency p99 (ms)", "p99_ms", "{:,.2f}"),
+    ("Redis round trips / batch", "round_trips_per_batch", "{:,.2f}"),
+    ("client commands / batch", "client_commands_per_batch", "{:,.2f}"),
+    ("commands executed / batch (incl. Lua)", "commands_executed_per_batch", "{:,.1f}"),
+    ("peak RSS of the worker (MB)", "peak_rss_mb", "{:,.0f}"),
+    ("timed trades (batches)", "timed", "{}"),
+    ("trades scored (whole run)", "scored", "{:,}"),
+    ("dead-lettered (whole run)", "dead_lettered", "{:,}"),
+    ("alerts raised (whole run)", "alerts_total", "{:,}"),
+)
+
+
+def print_results(results: list[dict[str, Any]], host: dict[str, Any], sink: str) -> None:
+    table = Table(title=f"score_trades handler, {sink} sink, one worker process per batch size")
+    table.add_column("batch size", justify="left")
+    for result in results:
+        table.add_column(f"{result['batch_size']:,}", justify="right")
+    for label, key, fmt in ROWS:
+        table.add_row(label, *(_cell(_value(result, key), fmt) for result in results))
+    out = Console()
+    out.print(table)
+    for result in results:
+        alerts = ", ".join(f"{p} {n}" for p, n in sorted(result["alerts"].items())) or "none"
+        out.print(f"alerts by pattern, batch size {result['batch_size']:,}: {alerts}")
+    out.print(
+        f"[bold]Machine[/]: {host['nproc']} CPUs ({host['cpu_model']}), Python {host['python']}, "
+        f"redis-server {host['redis_server']}, {host['platform']}; code {host['code']}"
+    )
+
+
+def _value(result: dict[str, Any], key: str) -> Any:
+    if key == "timed":
+        return f"{result['timed_trades']:,} ({result['timed_batches']:,})"
+    if key == "alerts_total":
+        return sum(result["alerts"].values())
+    return result.get(key)
+
+
+def _cell(value: Any, fmt: str) -> str:
+    return "n/a" if value is None else fmt.format(value)
+
+
+def run_parent(args: argparse.Namespace) -> None:
+    host = machine()
+    with tempfile.TemporaryDirectory(prefix="riskengine-bench-") as tmp:
+        stream = Path(tmp) / "trades.bin"
+        info = generate_stream(stream, args)
+        print_stream(info)
+        results = [spawn_worker(args, stream, size) for size in args.batch_sizes]
+    host["redis_server"] = results[0].get("redis_version", host["redis_server"])
+    print_results(results, host, args.sink)
+    if args.out:
+        figures = {"machine": host, "sink": args.sink, "stream": asdict(info), "results": results}
+        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+        Console().print(f"figures saved to {args.out}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.worker:
+        args.result.write_text(json.dumps(run_worker(args)))
+    else:
+        run_parent(args)
+
+
+if __name__ == "__main__":
+    main()
