@@ -126,21 +126,19 @@ class RiskEngine:
                 if match is not None:
                     user = own_windows[Scope.USER]
                     hits[trade.trade_id].append(_Hit(rule, match, user))
+        by_scope = {scope: windows.of_scope(scope) for scope in {rule.scope for rule in self.sequence_rules}}
         for rule in self.sequence_rules:
-            for window in windows.windows:
-                if window.spec.scope is rule.scope:
-                    for match in self._episodes(rule, window, evaluation):
-                        # The match was found through this part's events, so one of them is the
-                        # trigger: the one that arrived last, which is scored with this part.
-                        trigger = max(
-                            (t for t in match.evidence if t in window.batch_trade_ids), key=arrival.__getitem__
-                        )
-                        hits[trigger].append(_Hit(rule, match, window))
+            for window in by_scope[rule.scope]:
+                for match in self._episodes(rule, window, evaluation):
+                    # The match was found through this part's events, so one of them is the
+                    # trigger: the one that arrived last, which is scored with this part.
+                    trigger = max((t for t in match.evidence if t in window.batch_trade_ids), key=arrival.__getitem__)
+                    hits[trigger].append(_Hit(rule, match, window))
         return hits
 
     def _episodes(self, rule: SequenceRule, window: WindowState, evaluation: Evaluation) -> Iterator[Match]:
         events = window.events
-        positions = window.batch_positions
+        positions = list(window.batch_positions.values())
         if len(positions) == 1 and positions[0] == len(events) - 1:
             ends: Iterable[int] = positions  # the usual case: one new event, the newest of its window
         else:
@@ -198,7 +196,7 @@ class RiskEngine:
             ScoreInputs(
                 trade=trade,
                 pattern_strengths=strengths,
-                previous_user_events=_events_before(user.events, trade),
+                previous_user_events=_events_before(user, trade),
                 volume_buckets=market.volume_buckets if market is not None else {},
                 late=late,
             )
@@ -243,10 +241,12 @@ def _event_time(trade: Trade) -> int:
     return trade.timestamp
 
 
-def _events_before(events: Sequence[WindowEvent], trade: Trade) -> Sequence[WindowEvent]:
-    """The user's events that precede ``trade`` in event-time order (the window's own order)."""
-    end = bisect_left(events, (trade.timestamp, trade.trade_id), key=_event_order)
-    return events[:end]
+def _events_before(window: WindowState, trade: Trade) -> Sequence[WindowEvent]:
+    """The window's events that precede ``trade`` in event-time order (the window's own order)."""
+    position = window.batch_positions.get(trade.trade_id)
+    if position is None:  # a late trade is not in the window: find where it would have been
+        position = bisect_left(window.events, (trade.timestamp, trade.trade_id), key=_event_order)
+    return window.events[:position]
 
 
 def _event_order(event: WindowEvent) -> tuple[int, str]:

@@ -29,7 +29,7 @@ APPLY_SCRIPT = resources.files("riskengine.windows").joinpath("apply_batch.lua")
 PLACED, REDELIVERED, LATE = "N", "D", "L"
 # A batch is applied in parts of about this many trades, at most MAX_PARTS of them, so the
 # number of script calls per batch stays bounded however large the batch is.
-PART_TARGET_SIZE = 250
+PART_TARGET_SIZE = 125
 MAX_PARTS = 8
 
 
@@ -45,14 +45,16 @@ class WindowState:
         self.batch_trade_ids: dict[str, str] = {}  # trade id -> PLACED / REDELIVERED / LATE
         self.episodes: dict[tuple[str, str], str] = {}  # (rule, first evidence trade) -> alert id
         self.volume_buckets: dict[int, float] = {}
-        self._batch_positions: list[int] | None = None
+        self._batch_positions: dict[str, int] | None = None
 
     @property
-    def batch_positions(self) -> list[int]:
-        """Where this batch's placed or redelivered events sit in ``events`` (computed once)."""
+    def batch_positions(self) -> dict[str, int]:
+        """Where this batch's placed or redelivered events sit in ``events``, by trade id (computed once)."""
         if self._batch_positions is None:
-            batch = {tid for tid, status in self.batch_trade_ids.items() if status != LATE}
-            self._batch_positions = [i for i, event in enumerate(self.events) if event.trade_id in batch]
+            batch = self.batch_trade_ids
+            self._batch_positions = {
+                event.trade_id: i for i, event in enumerate(self.events) if batch.get(event.trade_id, LATE) != LATE
+            }
         return self._batch_positions
 
 
@@ -62,6 +64,9 @@ class BatchWindows:
 
     windows: list[WindowState]
     by_trade: list[dict[Scope, WindowState]]
+
+    def of_scope(self, scope: Scope) -> list[WindowState]:
+        return [window for window in self.windows if window.spec.scope is scope]
 
 
 @dataclass(frozen=True, slots=True)
