@@ -94,18 +94,18 @@ class RiskEngine:
         evaluation = Evaluation()
         if not trades:
             return evaluation
-        # A batch is one arrival: its trades are placed in event-time order, so trades of one
-        # market that reach the batch through different partitions never make each other late.
-        # The trade that completes a match is still the one that arrived last.
+        # A batch is one arrival, processed in event-time order: trades of one market that reach
+        # it through different partitions never make each other late, and the trade of the batch
+        # that completes a match is its last evidence trade in that order.
         ordered = sorted(trades, key=_event_time)
-        arrival = {trade.trade_id: index for index, trade in enumerate(trades)}
+        position = {trade.trade_id: index for index, trade in enumerate(ordered)}
+        hits: dict[str, dict[tuple[str, str, str], _Hit]] = defaultdict(dict)
         now = self._clock_ms()
         for part, windows in self.store.apply(ordered):
-            hits = self._detect(part, windows, arrival, evaluation)
+            self._detect(part, windows, position, hits, evaluation)
             for trade, own_windows in zip(part, windows.by_trade, strict=True):
-                evaluation.analyzed.append(
-                    self._analyze(trade, own_windows, hits.get(trade.trade_id, []), now, evaluation)
-                )
+                found = hits.pop(trade.trade_id, {})
+                evaluation.analyzed.append(self._analyze(trade, own_windows, list(found.values()), now, evaluation))
         return evaluation
 
     def commit(self, evaluation: Evaluation) -> None:
@@ -114,27 +114,30 @@ class RiskEngine:
 
     def _detect(
         self,
-        trades: Sequence[Trade],
+        part: Sequence[Trade],
         windows: BatchWindows,
-        arrival: Mapping[str, int],
+        position: Mapping[str, int],
+        hits: dict[str, dict[tuple[str, str, str], _Hit]],
         evaluation: Evaluation,
-    ) -> dict[str, list[_Hit]]:
-        hits: dict[str, list[_Hit]] = defaultdict(list)
+    ) -> None:
+        """Add this part's matches to ``hits``, by completing trade and episode.
+
+        A match found through this part may be completed by a trade of a later part (its
+        evidence was already in Redis from an earlier delivery): it waits there, and a match
+        found again through a later part is the same episode, kept once.
+        """
         for rule in self.trade_rules:
-            for trade, own_windows in zip(trades, windows.by_trade, strict=True):
+            for trade, own_windows in zip(part, windows.by_trade, strict=True):
                 match = self._guarded(rule, trade.trade_id, evaluation, rule.check, trade)
                 if match is not None:
                     user = own_windows[Scope.USER]
-                    hits[trade.trade_id].append(_Hit(rule, match, user))
+                    hits[trade.trade_id][(rule.rule_id, user.key, trade.trade_id)] = _Hit(rule, match, user)
         by_scope = {scope: windows.of_scope(scope) for scope in {rule.scope for rule in self.sequence_rules}}
         for rule in self.sequence_rules:
             for window in by_scope[rule.scope]:
                 for match in self._episodes(rule, window, evaluation):
-                    # The match was found through this part's events, so one of them is the
-                    # trigger: the one that arrived last, which is scored with this part.
-                    trigger = max((t for t in match.evidence if t in window.batch_trade_ids), key=arrival.__getitem__)
-                    hits[trigger].append(_Hit(rule, match, window))
-        return hits
+                    trigger = max((t for t in match.evidence if t in position), key=position.__getitem__)
+                    hits[trigger].setdefault((rule.rule_id, window.key, match.evidence[0]), _Hit(rule, match, window))
 
     def _episodes(self, rule: SequenceRule, window: WindowState, evaluation: Evaluation) -> Iterator[Match]:
         events = window.events
