@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import redis
+from builders import BASE_TS, CODEC, NOW, SUBJECT, trade
 
 from riskengine.alerts import alert_id
-from riskengine.codec import AvroCodec, FixedIdRegistry
 from riskengine.local import EmbeddedRedis
 from riskengine.model import SourceRecord
 from riskengine.pipeline import BatchOutcome, BatchProcessor
@@ -20,43 +20,6 @@ from riskengine.settings import Settings
 from riskengine.sinks import MemorySink
 
 pytestmark = pytest.mark.integration
-
-BASE_TS = 1_763_900_000_000  # event time 0 of every scenario
-NOW = BASE_TS + 3_600_000  # the processor's clock: all trades are in the past
-SUBJECT = "crypto-trades-value"
-CODEC = AvroCodec(FixedIdRegistry())
-
-
-def trade(
-    trade_id: str,
-    *,
-    user: str = "U1",
-    symbol: str = "BTC/USDT",
-    side: str = "BUY",
-    quantity: float = 1.0,
-    price: float = 100.0,
-    at: int = 0,
-    exchange: str = "BINANCE",
-    **extra: Any,
-) -> dict[str, Any]:
-    """A valid CryptoTrade ``at`` ms after BASE_TS."""
-    base, quote = symbol.split("/")
-    return {
-        "tradeId": trade_id,
-        "userId": user,
-        "customerId": f"C-{user}",
-        "symbol": symbol,
-        "baseAsset": base,
-        "quoteAsset": quote,
-        "side": side,
-        "orderType": "LIMIT",
-        "quantity": quantity,
-        "price": price,
-        "notional": quantity * price,
-        "timestamp": BASE_TS + at,
-        "exchange": exchange,
-        **extra,
-    }
 
 
 class Feed:

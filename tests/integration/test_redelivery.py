@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import redis
+from builders import CODEC, NOW, SUBJECT, trade
 
-from riskengine.codec import AvroCodec, FixedIdRegistry
 from riskengine.errors import SinkError
 from riskengine.local import EmbeddedRedis
 from riskengine.model import SourceRecord
@@ -20,43 +20,8 @@ from riskengine.sinks import DeadLetter, MemorySink
 
 pytestmark = pytest.mark.integration
 
-BASE_TS = 1_763_900_000_000
-NOW = BASE_TS + 3_600_000
-SUBJECT = "crypto-trades-value"
-CODEC = AvroCodec(FixedIdRegistry())
 # Fields that legitimately differ between two deliveries: when the engine processed them.
 VOLATILE = ("processedAt", "detectedAt")
-
-
-def trade(
-    trade_id: str,
-    *,
-    user: str = "U1",
-    symbol: str = "BTC/USDT",
-    side: str = "BUY",
-    quantity: float = 1.0,
-    price: float = 100.0,
-    at: int = 0,
-    exchange: str = "BINANCE",
-    **extra: Any,
-) -> dict[str, Any]:
-    base, quote = symbol.split("/")
-    return {
-        "tradeId": trade_id,
-        "userId": user,
-        "customerId": f"C-{user}",
-        "symbol": symbol,
-        "baseAsset": base,
-        "quoteAsset": quote,
-        "side": side,
-        "orderType": "LIMIT",
-        "quantity": quantity,
-        "price": price,
-        "notional": quantity * price,
-        "timestamp": BASE_TS + at,
-        "exchange": exchange,
-        **extra,
-    }
 
 
 def records(
