@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 import redis
+from builders import normal_flow
 
 from riskengine.local import EmbeddedRedis
-from riskengine.simulator import PATTERNS, SimulatorConfig, TradingSimulator
 
 pytestmark = pytest.mark.integration
 
@@ -82,16 +82,7 @@ class TradesFile:
 
 
 def simulated_trades() -> list[dict[str, Any]]:
-    """Normal flow only (no injected episodes, no invalid trades): it raises no alert of its own."""
-    config = SimulatorConfig(
-        seed=5,
-        users=100,
-        start_ms=BASE_TS,
-        rate_per_s=20.0,
-        episodes_per_10k=dict.fromkeys(PATTERNS, 0.0),
-        invalid_fraction=0.0,
-    )
-    return list(TradingSimulator(config).trades(SIMULATED_TRADES))
+    return normal_flow(5, BASE_TS, SIMULATED_TRADES)
 
 
 def wash_sequence() -> list[dict[str, Any]]:

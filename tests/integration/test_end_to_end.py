@@ -13,6 +13,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
+import builders
 import pytest
 import redis
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -23,7 +24,6 @@ from riskengine.local import EmbeddedBroker, EmbeddedRedis
 from riskengine.local.bridge import BridgeConfig, BridgeStats, EventSourceMappingBridge, load_handler
 from riskengine.local.environment import handler_environment
 from riskengine.local.paths import function_handler
-from riskengine.simulator import PATTERNS, SimulatorConfig, TradingSimulator
 from riskengine.sinks import Topics
 
 pytestmark = pytest.mark.integration
@@ -50,38 +50,13 @@ class Input:
         return sum(self.per_partition.values())
 
 
-def trade(
-    trade_id: str, user: str, at: int, *, symbol: str, side: str, quantity: float, price: float
-) -> dict[str, Any]:
-    base, quote = symbol.split("/")
-    return {
-        "tradeId": trade_id,
-        "userId": user,
-        "customerId": f"C-{user}",
-        "symbol": symbol,
-        "baseAsset": base,
-        "quoteAsset": quote,
-        "side": side,
-        "orderType": "LIMIT",
-        "quantity": quantity,
-        "price": price,
-        "notional": quantity * price,
-        "timestamp": at,
-        "exchange": "BINANCE",
-    }
+def trade(trade_id: str, user: str, at_ms: int, **fields: Any) -> dict[str, Any]:
+    """A valid CryptoTrade at absolute event time ``at_ms``."""
+    return builders.trade(trade_id, user=user, at=at_ms - builders.BASE_TS, **fields)
 
 
 def background(start_ms: int, count: int) -> list[dict[str, Any]]:
-    """Normal simulated flow only: no injected episodes, no invalid trades, so no alerts of its own."""
-    config = SimulatorConfig(
-        seed=11,
-        users=100,
-        start_ms=start_ms,
-        rate_per_s=20.0,
-        episodes_per_10k=dict.fromkeys(PATTERNS, 0.0),
-        invalid_fraction=0.0,
-    )
-    return list(TradingSimulator(config).trades(count))
+    return builders.normal_flow(11, start_ms, count)
 
 
 def scenario(run: str, start_ms: int) -> tuple[list[tuple[bytes, bytes, int, str | None]], list[str], str]:
