@@ -293,3 +293,31 @@ def test_a_retry_after_a_failed_flush_writes_every_alert_exactly_once(
     assert sum(third.alerts.values()) == 0
     assert len(sink.alerts) == len(PATTERNS)
     assert sink.flushes == 3
+
+
+def test_redis_unavailable_fails_the_batch_for_a_retry_and_nothing_is_lost() -> None:
+    server = EmbeddedRedis().start()
+    port = server.port
+    try:
+        client = redis.Redis.from_url(server.url, socket_timeout=2, socket_connect_timeout=1)
+        sink = MemorySink()
+        engine = build_engine(client, Settings(redis_url=server.url))
+        processor = BatchProcessor(engine=engine, codec=CODEC, sink=sink, clock_ms=lambda: NOW)
+        batch = records([trade("big-1", quantity=6_000.0, price=100.0), trade("small-1", at=1_000)], partitions=2)
+        server.stop()
+        failed = processor.process(batch)
+        assert failed.failure is not None and "window script failed" in failed.failure
+        assert failed.response() == {
+            "batchItemFailures": [
+                {"itemIdentifier": {"partition": "crypto-trades-0", "offset": 0}},
+                {"itemIdentifier": {"partition": "crypto-trades-1", "offset": 0}},
+            ]
+        }
+        assert sink.analyzed == [] and sink.alerts == []  # nothing half-written
+        server = EmbeddedRedis(port=port).start()  # Redis is back: the trigger's retry succeeds
+        retried = processor.process(batch)
+        assert retried.failure is None and retried.response() == {"batchItemFailures": []}
+        assert sorted(a["originalTrade"]["tradeId"] for a in sink.analyzed) == ["big-1", "small-1"]
+        assert [a["patternType"] for a in sink.alerts] == ["LARGE_ORDER"]
+    finally:
+        server.stop()
