@@ -3,7 +3,6 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help install system-deps demo test lint unit integration bench clean
 
@@ -41,4 +40,4 @@ bench: install system-deps  ## The throughput benchmark (see docs/performance.md
 	$(BIN)/python benchmarks/throughput.py
 
 clean:  ## Remove the virtualenv and caches.
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis cdk.out
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
