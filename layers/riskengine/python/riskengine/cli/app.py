@@ -46,7 +46,7 @@ def demo(
     redis_url: Annotated[str | None, typer.Option(help="Use this Redis instead of an embedded one.")] = None,
     bootstrap_servers: Annotated[
         str | None,
-        typer.Option(help="Use this Kafka (host:port,...) instead of an embedded broker; topics must exist."),
+        typer.Option(help="Use this Kafka (host:port,...) instead of an embedded broker; missing topics are created."),
     ] = None,
     verbose: Annotated[bool, typer.Option(help="Show the handler's JSON logs.")] = False,
 ) -> None:

@@ -12,15 +12,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from kafka.admin import KafkaAdminClient
-from kafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from kafka.errors import KafkaError
 
 from riskengine.local._process import LocalService
 from riskengine.local.errors import ServiceUnavailable
 from riskengine.local.ports import LOOPBACK
-
-# Bounds every admin call, including the readiness probe against a listener that never answers.
-_ADMIN_TIMEOUT_MS = 5_000
+from riskengine.local.topics import admin_client, ensure_topics
 
 
 class EmbeddedBroker(LocalService):
@@ -40,15 +37,7 @@ class EmbeddedBroker(LocalService):
 
     def create_topics(self, names: Iterable[str], partitions: int = 1) -> None:
         """Create the topics; ones that already exist are left as they are, so callers can re-run setup."""
-        request = {name: {"num_partitions": partitions, "replication_factor": 1} for name in names}
-        if not request:
-            return
-        with self._admin() as admin:
-            response = admin.create_topics(request, timeout_ms=_ADMIN_TIMEOUT_MS, raise_errors=False)
-        for topic in response["topics"]:
-            error = for_code(topic["error_code"])
-            if topic["error_code"] and error is not TopicAlreadyExistsError:
-                raise error(f"creating topic {topic['name']!r}: {topic.get('error_message')}")
+        ensure_topics(self.bootstrap_servers, names, partitions=partitions)
 
     def _command(self, workdir: Path) -> list[str]:
         listener = f"tcp://{LOOPBACK}:{self.port}"
@@ -64,19 +53,11 @@ class EmbeddedBroker(LocalService):
         if not _port_open(self.port):
             return False
         try:
-            with self._admin() as admin:
+            with admin_client(self.bootstrap_servers) as admin:
                 admin.list_topics()
         except KafkaError:
             return False
         return True
-
-    def _admin(self) -> KafkaAdminClient:
-        return KafkaAdminClient(
-            bootstrap_servers=self.bootstrap_servers,
-            client_id="riskengine-local-admin",
-            request_timeout_ms=_ADMIN_TIMEOUT_MS,
-            bootstrap_timeout_ms=_ADMIN_TIMEOUT_MS,
-        )
 
 
 def _tansu_binary() -> Path:

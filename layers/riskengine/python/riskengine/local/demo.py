@@ -32,6 +32,7 @@ from riskengine.local.broker import EmbeddedBroker
 from riskengine.local.environment import handler_environment
 from riskengine.local.paths import function_handler
 from riskengine.local.redis_server import EmbeddedRedis
+from riskengine.local.topics import ensure_topics
 from riskengine.simulator import SimulatorConfig, TradingSimulator
 from riskengine.sinks import Topics
 
@@ -90,13 +91,13 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoRepo
     """Run the whole pipeline once and report what reached the output topics."""
     with ExitStack() as stack:
         redis_url = options.redis_url or stack.enter_context(EmbeddedRedis()).url
-        if options.bootstrap_servers:
-            bootstrap = options.bootstrap_servers
-        else:
-            broker = stack.enter_context(EmbeddedBroker())
-            broker.create_topics([TOPICS.trades], partitions=options.partitions)
-            broker.create_topics([TOPICS.analyzed, TOPICS.alerts, TOPICS.dead_letter], partitions=1)
-            bootstrap = broker.bootstrap_servers
+        # An existing cluster keeps its own replication default; the embedded broker has one node.
+        bootstrap, replication = options.bootstrap_servers, -1
+        if not bootstrap:
+            bootstrap, replication = stack.enter_context(EmbeddedBroker()).bootstrap_servers, 1
+        ensure_topics(bootstrap, [TOPICS.trades], partitions=options.partitions, replication_factor=replication)
+        outputs = [TOPICS.analyzed, TOPICS.alerts, TOPICS.dead_letter]
+        ensure_topics(bootstrap, outputs, partitions=1, replication_factor=replication)
         env = {"REDIS_URL": redis_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "RISKENGINE_SINK": "kafka"}
         stack.enter_context(handler_environment(env, verbose=options.verbose))
         return _run(options, bootstrap, progress)
