@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from riskengine import runtime
+from riskengine.alerting import dispatcher
 
 QUIET_POWERTOOLS = {
     "POWERTOOLS_METRICS_DISABLED": "true",  # EMF blobs belong in CloudWatch, not a terminal
@@ -17,7 +18,7 @@ QUIET_POWERTOOLS = {
 
 @contextmanager
 def handler_environment(values: Mapping[str, str], *, verbose: bool = False) -> Iterator[None]:
-    """Set the handler's env vars for the duration, with a fresh container-wide processor.
+    """Set the handler's env vars for the duration, with a fresh container-wide processor and dispatcher.
 
     The handler builds its clients once per container from the environment, exactly as in
     Lambda; clearing that cache on entry and exit makes each local run a cold start.
@@ -26,10 +27,12 @@ def handler_environment(values: Mapping[str, str], *, verbose: bool = False) -> 
     previous = {name: os.environ.get(name) for name in wanted}
     os.environ.update(wanted)
     runtime.default_processor.cache_clear()
+    dispatcher.default_dispatcher.cache_clear()
     try:
         yield
     finally:
         runtime.close_default_processor()
+        dispatcher.default_dispatcher.cache_clear()
         for name, value in previous.items():
             if value is None:
                 os.environ.pop(name, None)
