@@ -200,3 +200,17 @@ def test_demo_runs_the_pipeline_and_prints_the_summary(users: int) -> None:
     scored = re.search(r"Trades scored \(read back from risk-analyzed-trades\)\W+([\d,]+)", output)
     assert scored, result.stdout
     assert 0.99 * DEMO_TRADES <= int(scored.group(1).replace(",", "")) <= DEMO_TRADES
+    counts = {}
+    for row in (
+        "Alerts raised (risk-alerts)",
+        "Alerts delivered through SNS (SQS subscriber)",
+        "Digests sent",
+        "Email notifications (HIGH/CRITICAL filter)",
+    ):
+        found = re.search(rf"{re.escape(row)}\W+([\d,]+)", output)
+        assert found, (row, result.stdout)
+        counts[row] = int(found.group(1).replace(",", ""))
+    delivered = counts["Alerts delivered through SNS (SQS subscriber)"]
+    assert delivered > 0, result.stdout
+    assert counts["Digests sent"] <= delivered, result.stdout
+    assert counts["Email notifications (HIGH/CRITICAL filter)"] <= delivered, result.stdout

@@ -17,6 +17,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from riskengine.codec import (
@@ -27,7 +28,8 @@ from riskengine.codec import (
     CodecError,
     FixedIdRegistry,
 )
-from riskengine.local.bridge import BridgeConfig, EventSourceMappingBridge, load_handler
+from riskengine.local.aws import EmbeddedAws
+from riskengine.local.bridge import BridgeConfig, BridgeStats, EventSourceMappingBridge, load_handler
 from riskengine.local.broker import EmbeddedBroker
 from riskengine.local.environment import handler_environment
 from riskengine.local.paths import function_handler
@@ -37,6 +39,17 @@ from riskengine.simulator import SimulatorConfig, TradingSimulator
 from riskengine.sinks import Topics
 
 TOPICS = Topics()
+ALERTS_SNS_TOPIC = "risk-alerts"
+COMPLIANCE_EMAIL = "compliance@example.com"
+EMAIL_FILTER = {"severity": ["HIGH", "CRITICAL"]}
+DASHBOARD_URL = "http://localhost:5601/app/dashboards"
+DISPATCH_GROUP_ID = "riskengine-dispatch-alerts"
+# The target is every record in risk-alerts, but on a reused broker the group may have dispatched earlier runs'
+# records already, so the bridge also stops once it went quiet: DISPATCH_IDLE_S after its last batch, or
+# DISPATCH_JOIN_S without any batch (joining a fresh consumer group on tansu takes a few seconds, sometimes more).
+DISPATCH_IDLE_S = 5.0
+DISPATCH_JOIN_S = 30.0
+AWS_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +91,11 @@ class DemoReport:
     elapsed_s: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     riskiest_users: list[UserRisk] = field(default_factory=list)
+    alert_records: int = 0  # every record in risk-alerts, this run's or not: what the dispatcher gets to read
+    dispatched: int = 0  # alert records the dispatch_alerts bridge consumed
+    sns_delivered: int = 0  # SNS messages the unfiltered SQS subscriber received (alerts and digests)
+    digests_sent: int = 0
+    email_notifications: int = 0  # of those, the ones the email subscription's severity filter lets through
 
     @property
     def throughput(self) -> float:
@@ -98,9 +116,98 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoRepo
         ensure_topics(bootstrap, [TOPICS.trades], partitions=options.partitions, replication_factor=replication)
         outputs = [TOPICS.analyzed, TOPICS.alerts, TOPICS.dead_letter]
         ensure_topics(bootstrap, outputs, partitions=1, replication_factor=replication)
-        env = {"REDIS_URL": redis_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "RISKENGINE_SINK": "kafka"}
+        aws = stack.enter_context(EmbeddedAws())
+        alerts_topic = _alert_topology(aws.endpoint_url)
+        env = {
+            "REDIS_URL": redis_url,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "RISKENGINE_SINK": "kafka",
+            "AWS_ACCESS_KEY_ID": AWS_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": AWS_CREDENTIALS["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": AWS_CREDENTIALS["region_name"],
+            "AWS_ENDPOINT_URL": aws.endpoint_url,
+            "AWS_ENDPOINT_URL_SNS": aws.endpoint_url,  # a caller's own SNS endpoint must not win over moto
+            "ALERTS_TOPIC_ARN": alerts_topic.topic_arn,
+            "DASHBOARD_URL": DASHBOARD_URL,
+        }
         stack.enter_context(handler_environment(env, verbose=options.verbose))
-        return _run(options, bootstrap, progress)
+        report = _run(options, bootstrap, progress)
+        _dispatch_alerts(report, bootstrap, options)
+        _read_notifications(report, aws.endpoint_url, alerts_topic.queue_url)
+        return report
+
+
+@dataclass(frozen=True, slots=True)
+class AlertTopology:
+    topic_arn: str
+    queue_url: str
+
+
+def _alert_topology(endpoint_url: str) -> AlertTopology:
+    """The SNS topic, compliance's severity-filtered email subscription and an unfiltered SQS queue."""
+    sns = boto3.client("sns", endpoint_url=endpoint_url, **AWS_CREDENTIALS)
+    sqs = boto3.client("sqs", endpoint_url=endpoint_url, **AWS_CREDENTIALS)
+    topic_arn = sns.create_topic(Name=ALERTS_SNS_TOPIC)["TopicArn"]
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="email",
+        Endpoint=COMPLIANCE_EMAIL,
+        Attributes={"FilterPolicy": json.dumps(EMAIL_FILTER)},
+    )
+    queue_url = sqs.create_queue(QueueName=f"{ALERTS_SNS_TOPIC}-all")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"})
+    return AlertTopology(topic_arn, queue_url)
+
+
+def _dispatch_alerts(report: DemoReport, bootstrap: str, options: DemoOptions) -> None:
+    """Run functions/dispatch_alerts on risk-alerts until every alert record was consumed (or nothing new came)."""
+    if not report.alert_records:
+        return
+    bridge = EventSourceMappingBridge(
+        BridgeConfig(
+            bootstrap_servers=bootstrap,
+            topic=TOPICS.alerts,
+            group_id=DISPATCH_GROUP_ID,
+            batch_size=options.batch_size,
+            batching_window_ms=options.batching_window_ms,
+        ),
+        load_handler(function_handler("dispatch_alerts")),
+    )
+    started = time.monotonic()
+    last_batch: float | None = None
+
+    def on_batch(_count: int, _latency: float) -> None:
+        nonlocal last_batch
+        last_batch = time.monotonic()
+
+    def done(stats: BridgeStats) -> bool:
+        now = time.monotonic()
+        if last_batch is None:
+            return now - started >= DISPATCH_JOIN_S
+        return stats.records >= report.alert_records or now - last_batch >= DISPATCH_IDLE_S
+
+    try:
+        bridge.run(until=done, on_batch=on_batch)
+    finally:
+        bridge.close()
+    report.dispatched = bridge.stats.records
+
+
+def _read_notifications(report: DemoReport, endpoint_url: str, queue_url: str) -> None:
+    """Count the SNS envelopes the unfiltered queue got (moto delivers synchronously: none still in flight)."""
+    sqs = boto3.client("sqs", endpoint_url=endpoint_url, **AWS_CREDENTIALS)
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            envelope = json.loads(message["Body"])
+            report.sns_delivered += 1
+            report.digests_sent += str(envelope.get("Subject", "")).startswith("[DIGEST]")
+            severity = envelope.get("MessageAttributes", {}).get("severity", {}).get("Value")
+            report.email_notifications += severity in EMAIL_FILTER["severity"]
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+        )
 
 
 def _run(options: DemoOptions, bootstrap: str, progress: Progress | None) -> DemoReport:
@@ -201,7 +308,9 @@ def _read_back(report: DemoReport, bootstrap: str, codec: AvroCodec, produced_id
             report.late += record["lateEvent"]
             user = users.setdefault(trade["userId"], UserRisk(trade["userId"]))
             user.max_score, user.trades = max(user.max_score, record["riskScore"]), user.trades + 1
-    for value, _headers in _drain(bootstrap, TOPICS.alerts):
+    alert_records = _drain(bootstrap, TOPICS.alerts)
+    report.alert_records = len(alert_records)
+    for value, _headers in alert_records:
         alert = codec.decode(ALERTS_SUBJECT, value)
         if not produced_ids.isdisjoint(alert["triggeredEvents"]):
             report.alerts[(alert["patternType"], alert["severity"])] += 1
