@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from riskengine.alerting import DispatchOutcome, default_dispatcher
+from riskengine.alerting import default_dispatcher
 from riskengine.msk import parse_event
-from riskengine.observability import powertools
+from riskengine.observability import powertools, record_dispatch_metrics
 
 logger, metrics, tracer = powertools("dispatch-alerts")
 
@@ -23,7 +22,7 @@ logger, metrics, tracer = powertools("dispatch-alerts")
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcome = default_dispatcher().dispatch(parse_event(event))
-    record_metrics(outcome)
+    record_dispatch_metrics(metrics, outcome)
     logger.info(
         "batch done",
         extra={
@@ -37,17 +36,3 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         },
     )
     return outcome.response()
-
-
-def record_metrics(outcome: DispatchOutcome) -> None:
-    # Powertools keeps unflushed metrics when disabled (local runs); start each invocation clean.
-    metrics.clear_metrics()
-    for name, value in (
-        ("AlertsDelivered", outcome.delivered),
-        ("AlertsDigested", outcome.digested),
-        ("DigestsSent", outcome.digests_sent),
-        ("AlertsAlreadySent", outcome.already_sent),
-        ("AlertsUndecodable", outcome.undecodable),
-        ("DeliveryFailures", outcome.delivery_failures),
-    ):
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

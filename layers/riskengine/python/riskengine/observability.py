@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
 from riskengine.pipeline import BatchOutcome
+
+if TYPE_CHECKING:  # the score_trades function never loads the alerting package
+    from riskengine.alerting import DispatchOutcome
 
 NAMESPACE = "RiskEngine"
 
@@ -22,11 +27,18 @@ def powertools(service: str) -> tuple[Logger, Metrics, Tracer]:
     return logger, Metrics(namespace=NAMESPACE, service=service), Tracer(service=service)
 
 
-def record_batch_metrics(metrics: Metrics, outcome: BatchOutcome) -> None:
-    """Add one invocation's metrics; ``log_metrics`` flushes them as one EMF record."""
-    # With POWERTOOLS_METRICS_DISABLED (local runs), Powertools never clears what it did not
-    # print, so the shared metric set would grow for ever and leak into the next invocation.
+def _start_invocation(metrics: Metrics) -> None:
+    """Forget metrics an earlier invocation left behind.
+
+    With POWERTOOLS_METRICS_DISABLED (local runs), Powertools never clears what it did not
+    print, so the shared metric set would grow for ever and leak into the next invocation.
+    """
     metrics.clear_metrics()
+
+
+def record_batch_metrics(metrics: Metrics, outcome: BatchOutcome) -> None:
+    """Add one score_trades invocation's metrics; ``log_metrics`` flushes them as one EMF record."""
+    _start_invocation(metrics)
     metrics.add_metric(name="BatchSize", unit=MetricUnit.Count, value=outcome.received)
     metrics.add_metric(name="BatchLatencyMs", unit=MetricUnit.Milliseconds, value=outcome.latency_ms)
     metrics.add_metric(name="TradesScored", unit=MetricUnit.Count, value=outcome.scored)
@@ -62,3 +74,17 @@ def log_flagged_trades(logger: Logger, outcome: BatchOutcome) -> None:
                 },
             )
     logger.set_correlation_id(None)
+
+
+def record_dispatch_metrics(metrics: Metrics, outcome: DispatchOutcome) -> None:
+    """Add one dispatch_alerts invocation's metrics; ``log_metrics`` flushes them as one EMF record."""
+    _start_invocation(metrics)
+    for name, value in (
+        ("AlertsDelivered", outcome.delivered),
+        ("AlertsDigested", outcome.digested),
+        ("DigestsSent", outcome.digests_sent),
+        ("AlertsAlreadySent", outcome.already_sent),
+        ("AlertsUndecodable", outcome.undecodable),
+        ("DeliveryFailures", outcome.delivery_failures),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
