@@ -9,8 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from opensearchpy import OpenSearch
 
-from riskengine.local import EmbeddedBroker, EmbeddedRedis
+from riskengine.local import EmbeddedBroker, EmbeddedRedis, EmbeddedSearch
+from riskengine.search import SearchConfig, create_client
 
 
 @pytest.fixture(scope="session")
@@ -32,5 +34,24 @@ def redis_client(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
     """A client on an empty database, so no test sees keys left by another."""
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def search_server() -> Iterator[EmbeddedSearch]:
+    """One OpenSearch-compatible server (noida-db) for the whole session."""
+    with EmbeddedSearch() as server:
+        yield server
+
+
+@pytest.fixture
+def search_client(search_server: EmbeddedSearch) -> Iterator[OpenSearch]:
+    """A client on an empty server: every index and index template is deleted first."""
+    client = create_client(SearchConfig(url=search_server.url))
+    for name in client.indices.get(index="*", expand_wildcards="all"):
+        client.indices.delete(index=name)
+    for template in client.indices.get_index_template().get("index_templates", []):
+        client.indices.delete_index_template(name=template["name"])
     yield client
     client.close()

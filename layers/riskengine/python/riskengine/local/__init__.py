@@ -1,7 +1,7 @@
-"""Embedded loopback services (Redis, a Kafka-protocol broker, moto's AWS APIs) for local runs and integration tests.
+"""Embedded loopback services for local runs and integration tests.
 
-Production code never imports this package; it only needs a Redis URL and Kafka bootstrap servers,
-which these services provide on 127.0.0.1.
+Redis, a Kafka-protocol broker, moto's AWS APIs and an OpenSearch-compatible server. Production
+code never imports this package; it only needs addresses, which these services provide on 127.0.0.1.
 """
 
 from riskengine.local.aws import EmbeddedAws
@@ -9,5 +9,14 @@ from riskengine.local.broker import EmbeddedBroker
 from riskengine.local.errors import ServiceUnavailable
 from riskengine.local.ports import free_port
 from riskengine.local.redis_server import EmbeddedRedis, EmbeddedRedisCluster
+from riskengine.local.search_server import EmbeddedSearch
 
-__all__ = ["EmbeddedAws", "EmbeddedBroker", "EmbeddedRedis", "EmbeddedRedisCluster", "ServiceUnavailable", "free_port"]
+__all__ = [
+    "EmbeddedAws",
+    "EmbeddedBroker",
+    "EmbeddedRedis",
+    "EmbeddedRedisCluster",
+    "EmbeddedSearch",
+    "ServiceUnavailable",
+    "free_port",
+]
