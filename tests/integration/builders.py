@@ -1,11 +1,16 @@
-"""Trade builders shared by the integration tests."""
+"""Trade builders (and the real engine to score them) shared by the integration tests."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from riskengine.codec import TRADES_SUBJECT, AvroCodec, FixedIdRegistry
+from riskengine.model import SourceRecord
+from riskengine.pipeline import BatchProcessor
+from riskengine.runtime import build_engine, redis_client
+from riskengine.settings import Settings
 from riskengine.simulator import PATTERNS, SimulatorConfig, TradingSimulator
+from riskengine.sinks import MemorySink
 
 BASE_TS = 1_763_900_000_000  # event time 0 of every scenario
 NOW = BASE_TS + 3_600_000  # the processor's clock: every scenario's trades are in the past
@@ -56,3 +61,27 @@ def normal_flow(seed: int, start_ms: int, count: int) -> list[dict[str, Any]]:
         invalid_fraction=0.0,
     )
     return list(TradingSimulator(config).trades(count))
+
+
+def wash_trades(user: str = "U-WT", start: int = 0) -> list[dict[str, Any]]:
+    """Buy, sell, buy of the same size within a minute: one WASH_TRADING episode."""
+    return [
+        trade(f"{user}-0", user=user, symbol="SOL/USDT", side="BUY", quantity=10.0, price=150.0, at=start),
+        trade(f"{user}-1", user=user, symbol="SOL/USDT", side="SELL", quantity=10.5, price=150.0, at=start + 10_000),
+        trade(f"{user}-2", user=user, symbol="SOL/USDT", side="BUY", quantity=10.0, price=150.0, at=start + 20_000),
+    ]
+
+
+def score(redis_url: str, trades: list[dict[str, Any]]) -> MemorySink:
+    """Score ``trades`` in one batch with the real engine on ``redis_url``; the sink holds the results."""
+    sink = MemorySink()
+    settings = Settings(redis_url=redis_url)
+    engine = build_engine(redis_client(settings), settings)
+    processor = BatchProcessor(engine=engine, codec=CODEC, sink=sink, clock_ms=lambda: NOW)
+    records = [
+        SourceRecord("crypto-trades", 0, i, t["timestamp"], t["userId"].encode(), CODEC.encode(SUBJECT, t))
+        for i, t in enumerate(trades)
+    ]
+    outcome = processor.process(records)
+    assert outcome.failure is None and not outcome.dead_letters, outcome
+    return sink

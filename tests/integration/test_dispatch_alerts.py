@@ -10,12 +10,14 @@ from typing import Any
 import boto3
 import pytest
 import redis
+from topic_reader import read_topic
 
 from riskengine.codec import ALERTS_SUBJECT, AvroCodec, FixedIdRegistry
-from riskengine.local import EmbeddedAws, EmbeddedRedis
+from riskengine.local import EmbeddedAws, EmbeddedBroker, EmbeddedRedis
 from riskengine.local.bridge import load_handler
 from riskengine.local.environment import handler_environment
 from riskengine.local.paths import function_handler
+from riskengine.local.topics import ensure_topics
 from riskengine.model import SourceRecord
 from riskengine.msk import build_event
 
@@ -67,16 +69,23 @@ def alert(alert_id: str, severity: str = "HIGH", pattern: str = "WASH_TRADING") 
     }
 
 
-def event(alerts: list[dict[str, Any]]) -> dict[str, Any]:
-    records = [
+def records(alerts: list[dict[str, Any]]) -> list[SourceRecord]:
+    return [
         SourceRecord("risk-alerts", i % 3, i, 0, a["userId"].encode(), CODEC.encode(ALERTS_SUBJECT, a))
         for i, a in enumerate(alerts)
     ]
-    return build_event(records)
 
 
-def invoke(aws: EmbeddedAws, server: EmbeddedRedis, topic_arn: str, alerts: list[dict[str, Any]]) -> dict[str, Any]:
-    env = {
+def invoke(
+    aws: EmbeddedAws, server: EmbeddedRedis, topic_arn: str, alerts: list[dict[str, Any]], **extra_env: str
+) -> dict[str, Any]:
+    return invoke_records(aws, server, topic_arn, records(alerts), **extra_env)
+
+
+def invoke_records(
+    aws: EmbeddedAws, server: EmbeddedRedis, topic_arn: str, batch: list[SourceRecord], **extra_env: str
+) -> dict[str, Any]:
+    env = extra_env | {
         "REDIS_URL": server.url,
         "ALERTS_TOPIC_ARN": topic_arn,
         "AWS_ENDPOINT_URL": aws.endpoint_url,
@@ -86,7 +95,7 @@ def invoke(aws: EmbeddedAws, server: EmbeddedRedis, topic_arn: str, alerts: list
         "AWS_DEFAULT_REGION": "us-east-1",
     }
     with handler_environment(env):
-        return load_handler(function_handler("dispatch_alerts"))(event(alerts))
+        return load_handler(function_handler("dispatch_alerts"))(build_event(batch))
 
 
 def drain(aws: EmbeddedAws, url: str) -> list[dict[str, Any]]:
@@ -148,3 +157,22 @@ def test_a_storm_is_capped_and_the_rest_digested(
     assert all((f"s{i:02}" in digests[0]["Message"]) != (f"s{i:02}" in singles) for i in range(30))
     assert invoke(aws, redis_server, topology["topic_arn"], storm) == {"batchItemFailures": []}
     assert drain(aws, topology["all"]) == []
+
+
+def test_an_undecodable_alert_is_dead_lettered_and_the_rest_delivered(
+    aws: EmbeddedAws,
+    redis_server: EmbeddedRedis,
+    redis_client: redis.Redis,
+    topology: dict[str, str],
+    kafka_broker: EmbeddedBroker,
+) -> None:
+    dlq = f"risk-alerts-dlq-{uuid.uuid4().hex[:8]}"
+    ensure_topics(kafka_broker.bootstrap_servers, [dlq], partitions=1, replication_factor=1)
+    garbage = SourceRecord("risk-alerts", 0, 7, 0, b"USER_x", b"{not json")
+    batch = [*records([alert("g0"), alert("g1")]), garbage]
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers, "ALERTS_DEAD_LETTER_TOPIC": dlq}
+    assert invoke_records(aws, redis_server, topology["topic_arn"], batch, **env) == {"batchItemFailures": []}
+    assert len(drain(aws, topology["all"])) == 2
+    [(value, headers)] = read_topic(kafka_broker.bootstrap_servers, dlq, expected=1)
+    assert value == b"{not json"
+    assert headers["dlq.reason"] == b"json_decode_error" and headers["dlq.source.offset"] == b"7"

@@ -5,6 +5,7 @@ from typing import Any
 
 from test_alert_messages import alert
 from test_alert_publisher import FakeSns
+from unit_fakes import FakeDeadLetters
 
 from riskengine.alerting import AlertDispatcher, DispatchConfig, SnsPublisher
 from riskengine.codec import ALERTS_SUBJECT, AvroCodec, FixedIdRegistry
@@ -35,9 +36,10 @@ def records(alerts: list[dict[str, Any]]) -> list[SourceRecord]:
     ]
 
 
-def dispatcher(fake: FakeSns, state: FakeState) -> AlertDispatcher:
+def dispatcher(fake: FakeSns, state: FakeState, dead_letters: Any = None) -> AlertDispatcher:
     publisher = SnsPublisher(fake, "arn:t", sleep=lambda _: None)
-    return AlertDispatcher(CODEC, state, publisher, DispatchConfig(topic_arn="arn:t"), clock=lambda: 600.0)  # type: ignore[arg-type]
+    config = DispatchConfig(topic_arn="arn:t")
+    return AlertDispatcher(CODEC, state, publisher, config, dead_letters or FakeDeadLetters(), clock=lambda: 600.0)  # type: ignore[arg-type]
 
 
 def test_failed_messages_become_batch_item_failures_and_are_not_marked() -> None:
@@ -62,12 +64,22 @@ def test_redelivery_sends_nothing_twice() -> None:
     assert outcome.response() == {"batchItemFailures": []}
 
 
-def test_undecodable_value_is_skipped_not_retried() -> None:
+def test_undecodable_value_is_dead_lettered_not_retried(dead_letters: FakeDeadLetters) -> None:
     fake, state = FakeSns(), FakeState()
-    batch = [*records([alert("a0")]), SourceRecord("risk-alerts", 0, 9, 0, None, b"\x00garbage")]
-    outcome = dispatcher(fake, state).dispatch(batch)
+    garbage = SourceRecord("risk-alerts", 0, 9, 0, None, b"\x00garbage")
+    outcome = dispatcher(fake, state, dead_letters).dispatch([*records([alert("a0")]), garbage])
     assert outcome.undecodable == 1 and outcome.delivered == 1
+    assert [(letter.record, letter.reason) for letter in dead_letters.letters] == [(garbage, "unknown_schema_id")]
     assert outcome.response() == {"batchItemFailures": []}
+
+
+def test_a_dead_letter_kafka_refused_is_retried_not_lost(dead_letters: FakeDeadLetters) -> None:
+    dead_letters.refuse = True
+    garbage = SourceRecord("risk-alerts", 1, 4, 0, None, b"not avro")
+    outcome = dispatcher(FakeSns(), FakeState(), dead_letters).dispatch([*records([alert("a0")]), garbage])
+    assert outcome.delivered == 1 and outcome.undecodable == 0
+    failure = {"itemIdentifier": {"partition": "risk-alerts-1", "offset": 4}}
+    assert outcome.response() == {"batchItemFailures": [failure]}
 
 
 def test_digested_alerts_are_marked_and_counted() -> None:

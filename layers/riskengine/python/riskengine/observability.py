@@ -10,8 +10,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from riskengine.pipeline import BatchOutcome
 
-if TYPE_CHECKING:  # the score_trades function never loads the alerting package
+if TYPE_CHECKING:  # the score_trades function never loads the alerting or search packages
     from riskengine.alerting import DispatchOutcome
+    from riskengine.search import IndexingOutcome
 
 NAMESPACE = "RiskEngine"
 
@@ -86,5 +87,17 @@ def record_dispatch_metrics(metrics: Metrics, outcome: DispatchOutcome) -> None:
         ("AlertsAlreadySent", outcome.already_sent),
         ("AlertsUndecodable", outcome.undecodable),
         ("DeliveryFailures", outcome.delivery_failures),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def record_index_metrics(metrics: Metrics, outcome: IndexingOutcome) -> None:
+    """Add one index_search invocation's metrics; ``log_metrics`` flushes them as one EMF record."""
+    _start_invocation(metrics)
+    for name, value in (
+        ("DocumentsIndexed", outcome.indexed),
+        ("DocumentsDeadLettered", sum(outcome.dead_lettered.values())),
+        ("IndexingFailures", len(outcome.failed_records)),
+        ("BulkAttempts", outcome.bulk_attempts),
     ):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -18,6 +18,7 @@ class DispatchConfig:
     max_per_pattern_per_minute: int = 20
     sent_ttl_s: int = SEVEN_DAYS_S
     endpoint_url: str | None = None
+    dead_letter_topic: str = "risk-alerts-dlq"
 
     def __post_init__(self) -> None:
         if not self.topic_arn:
@@ -35,6 +36,7 @@ class DispatchConfig:
             max_per_pattern_per_minute=_int(env, "MAX_ALERTS_PER_PATTERN_PER_MINUTE", 20),
             sent_ttl_s=_int(env, "ALERTS_SENT_TTL_S", SEVEN_DAYS_S),
             endpoint_url=env.get("AWS_ENDPOINT_URL_SNS") or env.get("AWS_ENDPOINT_URL") or None,
+            dead_letter_topic=env.get("ALERTS_DEAD_LETTER_TOPIC", "risk-alerts-dlq"),
         )
 
 

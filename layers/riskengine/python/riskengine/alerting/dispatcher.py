@@ -1,8 +1,9 @@
 """From an MSK batch of RiskAlerts to SNS messages, at most once per alert id and never lost.
 
-Order per batch: decode, read Redis (sent ids + this minute's counts, one round trip), plan
-(skip sent, digest storms), publish in tens with retries, mark what SNS accepted (one round
-trip), answer the trigger with the records whose message still failed so it retries them.
+Order per batch: decode (what cannot be decoded goes to the dead-letter topic), read Redis (sent
+ids + this minute's counts, one round trip), plan (skip sent, digest storms), publish in tens with
+retries, mark what SNS accepted (one round trip), answer the trigger with the records whose
+message (or dead letter) still failed so it retries them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kafka import KafkaProducer
+
 from riskengine.alerting.config import DispatchConfig
 from riskengine.alerting.messages import SnsMessage
 from riskengine.alerting.planning import Decoded, plan_batch
@@ -24,6 +27,7 @@ from riskengine.model import SourceRecord
 from riskengine.msk import batch_item_failures
 from riskengine.runtime import redis_client
 from riskengine.settings import Settings
+from riskengine.sinks import DeadLetter, DeadLetterWriter
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +39,7 @@ class DispatchOutcome:
     digested: int = 0
     digests_sent: int = 0
     already_sent: int = 0
-    undecodable: int = 0
+    undecodable: int = 0  # dead-lettered with the codec's reason
     failed_records: list[SourceRecord] = field(default_factory=list)
 
     @property
@@ -54,23 +58,28 @@ class AlertDispatcher:
         state: DispatchState,
         publisher: SnsPublisher,
         config: DispatchConfig,
+        dead_letters: DeadLetterWriter,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._codec = codec
         self._state = state
         self._publisher = publisher
         self._config = config
+        self._dead_letters = dead_letters
         self._clock = clock
 
     def dispatch(self, records: Sequence[SourceRecord]) -> DispatchOutcome:
         outcome = DispatchOutcome(received=len(records))
         try:
-            alerts = self._decode(records, outcome)
+            alerts, letters = self._decode(records)
         except RegistryUnavailable:
             logger.exception("schema registry unavailable: the whole batch is retried")
             outcome.failed_records = list(records)
             return outcome
+        unsent = self._dead_letters.write(letters)
+        outcome.undecodable = len(letters) - len(unsent)
         if not alerts:
+            outcome.failed_records = [letter.record for letter in unsent]
             return outcome
         minute = int(self._clock() // 60)
         ids = [alert["alertId"] for _, alert in alerts]
@@ -86,12 +95,14 @@ class AlertDispatcher:
         digests = [m for m in result.delivered if m.is_digest]
         outcome.digests_sent = len(digests)
         outcome.digested = sum(len(m.alert_ids) for m in digests)
-        outcome.failed_records = [r for m in result.failed for r in m.records]
+        failed = [r for m in result.failed for r in m.records] + [letter.record for letter in unsent]
+        outcome.failed_records = failed
         return outcome
 
-    def _decode(self, records: Sequence[SourceRecord], outcome: DispatchOutcome) -> list[Decoded]:
-        """An alert that cannot be decoded can never be delivered: log it loudly and go on (no retry loop)."""
+    def _decode(self, records: Sequence[SourceRecord]) -> tuple[list[Decoded], list[DeadLetter]]:
+        """An alert that cannot be decoded can never be delivered: dead-letter it with the reason (no retry loop)."""
         alerts: list[Decoded] = []
+        letters: list[DeadLetter] = []
         for record in records:
             try:
                 if record.value is None:
@@ -100,9 +111,9 @@ class AlertDispatcher:
             except RegistryUnavailable:
                 raise
             except CodecError as exc:
-                outcome.undecodable += 1
                 logger.error("undecodable alert at %s: %s", record.position, exc)
-        return alerts
+                letters.append(DeadLetter(record, exc.reason, exc.detail))
+        return alerts, letters
 
 
 def _individual_per_pattern(messages: Sequence[SnsMessage]) -> dict[str, int]:
@@ -128,7 +139,9 @@ def sns_client(endpoint_url: str | None) -> SnsClient:
 @functools.cache
 def default_dispatcher() -> AlertDispatcher:
     """Clients are created once per container and reused by every warm invocation."""
-    config = DispatchConfig.from_env()
-    state = DispatchState(redis_client(Settings.from_env()), config.sent_ttl_s)
+    config, settings = DispatchConfig.from_env(), Settings.from_env()
+    state = DispatchState(redis_client(settings), config.sent_ttl_s)
     publisher = SnsPublisher(sns_client(config.endpoint_url), config.topic_arn)
-    return AlertDispatcher(AvroCodec(registry_from_env()), state, publisher, config)
+    producer_config = settings.kafka.producer_config()
+    dead_letters = DeadLetterWriter(lambda: KafkaProducer(**producer_config), config.dead_letter_topic)
+    return AlertDispatcher(AvroCodec(registry_from_env()), state, publisher, config, dead_letters)

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from riskengine import runtime
 from riskengine.alerting import dispatcher
+from riskengine.search import indexing
 
 QUIET_POWERTOOLS = {
     "POWERTOOLS_METRICS_DISABLED": "true",  # EMF blobs belong in CloudWatch, not a terminal
@@ -28,11 +29,13 @@ def handler_environment(values: Mapping[str, str], *, verbose: bool = False) -> 
     os.environ.update(wanted)
     runtime.default_processor.cache_clear()
     dispatcher.default_dispatcher.cache_clear()
+    indexing.default_search_indexer.cache_clear()
     try:
         yield
     finally:
         runtime.close_default_processor()
         dispatcher.default_dispatcher.cache_clear()
+        indexing.close_default_search_indexer()
         for name, value in previous.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -47,10 +47,10 @@ class IndexFamily:
             # schema change without a template change: reject it (dead letter) rather than guess a type.
             "dynamic": "strict",
             "_meta": {"template_version": TEMPLATE_VERSION},
-            "properties": {name: dict(spec) for name, spec in self.properties.items()},
+            "properties": _plain(self.properties),
         }
         if self.dynamic_templates:
-            mappings["dynamic_templates"] = [dict(t) for t in self.dynamic_templates]
+            mappings["dynamic_templates"] = _plain(list(self.dynamic_templates))
         return mappings
 
     def template(self, shards: int = 1, replicas: int = 1) -> dict[str, Any]:
@@ -65,6 +65,15 @@ class IndexFamily:
                 "aliases": {self.alias: {}},
             },
         }
+
+
+def _plain(value: Any) -> Any:
+    """Read-only mappings -> fresh dicts and lists a JSON serializer (and a caller) can use freely."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
 
 
 ANALYZED_TRADES = IndexFamily(
