@@ -5,8 +5,7 @@ noida-db, which opensearch-py drives for bulk, index templates, aliases, searche
 aggregations the reports use. It lacks the ISM plugin; provisioning reports that and goes on.
 """
 
-import shutil
-import sys
+import importlib.resources
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -26,10 +25,7 @@ class EmbeddedSearch(LocalService):
         return f"http://{LOOPBACK}:{self.port}"
 
     def _command(self, workdir: Path) -> list[str]:
-        beside_python = Path(sys.executable).with_name("noida-db")
-        binary = str(beside_python) if beside_python.exists() else shutil.which("noida-db")
-        if binary is None:
-            raise ServiceUnavailable('noida-db not found: pip install -e ".[local]"')
+        binary = _server_binary()
         return [
             binary, "start", "--host", LOOPBACK, "--only", "elasticsearch",
             "--elasticsearch-port", str(self.port), "--data-dir", str(workdir / "data"),
@@ -41,3 +37,17 @@ class EmbeddedSearch(LocalService):
                 return response.status == 200
         except (urllib.error.URLError, OSError):
             return False
+
+
+def _server_binary() -> str:
+    """The server binary itself: the ``noida-db`` console script is a Python wrapper whose child
+    would outlive a terminated wrapper, so the service must own the real process."""
+    try:
+        package = importlib.resources.files("noida_db")
+    except ModuleNotFoundError as exc:
+        raise ServiceUnavailable('noida-db is not installed: pip install -e ".[local]"') from exc
+    binary = Path(str(package.joinpath("noida-db")))
+    if not binary.is_file():
+        raise ServiceUnavailable(f"the noida-db package has no server binary at {binary}: reinstall it")
+    binary.chmod(0o755)  # wheels do not always keep the executable bit
+    return str(binary)

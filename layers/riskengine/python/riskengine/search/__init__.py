@@ -3,9 +3,11 @@
 from riskengine.search.bulk import BulkIndexer, BulkResult, IndexAction, Rejection, is_transient
 from riskengine.search.client import create_client, default_client
 from riskengine.search.config import SearchAuth, SearchConfig
+from riskengine.search.dashboards import DashboardsImportError, import_saved_objects, load_saved_objects
 from riskengine.search.documents import alert_document, analyzed_trade_document
 from riskengine.search.indexing import IndexingOutcome, Route, SearchIndexer, default_search_indexer, routes
 from riskengine.search.indices import ACKNOWLEDGEMENTS, ALERTS, ANALYZED_TRADES, FAMILIES, TEMPLATE_VERSION, IndexFamily
+from riskengine.search.provision import ProvisionOptions, ProvisionReport, provision
 
 __all__ = [
     "ACKNOWLEDGEMENTS",
@@ -15,9 +17,12 @@ __all__ = [
     "TEMPLATE_VERSION",
     "BulkIndexer",
     "BulkResult",
+    "DashboardsImportError",
     "IndexAction",
     "IndexFamily",
     "IndexingOutcome",
+    "ProvisionOptions",
+    "ProvisionReport",
     "Rejection",
     "Route",
     "SearchAuth",
@@ -28,6 +33,9 @@ __all__ = [
     "create_client",
     "default_client",
     "default_search_indexer",
+    "import_saved_objects",
     "is_transient",
+    "load_saved_objects",
+    "provision",
     "routes",
 ]

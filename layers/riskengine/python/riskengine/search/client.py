@@ -24,12 +24,12 @@ def create_client(config: SearchConfig, **overrides: Any) -> OpenSearch:
     if config.auth is SearchAuth.BASIC:
         options["http_auth"] = (config.username, config.password)
     elif config.auth is SearchAuth.SIGV4:
-        options["http_auth"] = _sigv4_auth(config)
+        options["http_auth"] = sigv4_auth(config)
     return OpenSearch(**(options | overrides))
 
 
-def _sigv4_auth(config: SearchConfig) -> Any:
-    """Signed with the function role's (refreshing) credentials; boto3 comes with the Lambda runtime."""
+def sigv4_auth(config: SearchConfig) -> Any:
+    """Requests signed with the function role's (refreshing) credentials; boto3 comes with the Lambda runtime."""
     import boto3
     from opensearchpy import AWSV4SignerAuth
 
