@@ -214,3 +214,8 @@ def test_demo_runs_the_pipeline_and_prints_the_summary(users: int) -> None:
     assert delivered > 0, result.stdout
     assert counts["Digests sent"] <= delivered, result.stdout
     assert counts["Email notifications (HIGH/CRITICAL filter)"] <= delivered, result.stdout
+    indexed = re.search(r"Documents indexed: trades / alerts\W+([\d,]+) / ([\d,]+)", output)
+    assert indexed, result.stdout
+    # Every analysed trade and every alert of the run is found again in OpenSearch, once.
+    assert int(indexed.group(1).replace(",", "")) == int(scored.group(1).replace(",", "")), result.stdout
+    assert int(indexed.group(2).replace(",", "")) == counts["Alerts raised (risk-alerts)"], result.stdout

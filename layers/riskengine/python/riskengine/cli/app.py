@@ -10,6 +10,8 @@ from rich.console import Console
 
 from riskengine import __version__
 from riskengine.cli import render
+from riskengine.cli.api import app as api_app
+from riskengine.cli.search import search_app
 
 app = typer.Typer(
     help="Real-time risk and market-abuse engine for crypto trading: local demo, replay and tools.",
@@ -18,6 +20,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 console = Console(stderr=True)
+app.add_typer(search_app, name="search")
+app.add_typer(api_app, name="api")
 
 
 def _version(value: bool) -> None:
@@ -48,13 +52,17 @@ def demo(
         str | None,
         typer.Option(help="Use this Kafka (host:port,...) instead of an embedded broker; missing topics are created."),
     ] = None,
+    opensearch_url: Annotated[
+        str | None, typer.Option(help="Use this OpenSearch (http://host:port) instead of an embedded server.")
+    ] = None,
     verbose: Annotated[bool, typer.Option(help="Show the handler's JSON logs.")] = False,
 ) -> None:
     """Simulate trading, score every trade through the real handler, and summarise the results.
 
-    Starts a redis-server and a Kafka-protocol broker on free loopback ports (unless given),
-    produces simulated trades with injected market abuse to crypto-trades, runs the trigger
-    bridge that invokes functions/score_trades, and reads the output topics back.
+    Starts a redis-server, a Kafka-protocol broker, an OpenSearch-compatible server and moto's
+    SNS/SQS on free loopback ports (unless given), produces simulated trades with injected market
+    abuse to crypto-trades, runs the trigger bridges that invoke functions/score_trades, then
+    dispatch_alerts and index_search, and reads topics, queues and indices back.
     """
     from riskengine.local.demo import DemoOptions, run_demo
 
@@ -67,6 +75,7 @@ def demo(
         batching_window_ms=batching_window_ms,
         redis_url=redis_url,
         bootstrap_servers=bootstrap_servers,
+        opensearch_url=opensearch_url,
         verbose=verbose,
     )
     with render.progress(console, "Scoring trades", total=trades) as advance:

@@ -41,6 +41,7 @@ def demo_report(console: Console, report: DemoReport) -> None:
         ("Alerts delivered through SNS (SQS subscriber)", f"{report.sns_delivered:,}"),
         ("Digests sent", f"{report.digests_sent:,}"),
         ("Email notifications (HIGH/CRITICAL filter)", f"{report.email_notifications:,}"),
+        ("Documents indexed: trades / alerts", f"{report.indexed_trades:,} / {report.indexed_alerts:,}"),
         ("Batches / retries", f"{report.batches:,} / {report.retries:,}"),
         ("Throughput, end to end", f"{report.throughput:,.0f} trades/s"),
         ("Batch latency p50 / p99", f"{_percentile(latencies, 50):,.1f} / {_percentile(latencies, 99):,.1f} ms"),

@@ -1,9 +1,10 @@
-"""The local demo: simulator -> Kafka -> trigger bridge -> real handler -> Kafka, on real services.
+"""The local demo: simulator -> Kafka -> trigger bridges -> real handlers -> Kafka, SNS, OpenSearch.
 
-Everything runs on loopback: an embedded redis-server and Kafka-protocol broker (or the
-ones given), the trading simulator producing Confluent-Avro trades, the event source
-mapping bridge invoking ``functions/score_trades/handler.py`` in-process, and a final
-read-back of the output topics, so the summary counts what actually reached Kafka.
+Everything runs on loopback: an embedded redis-server, Kafka-protocol broker and OpenSearch-compatible
+server (or the ones given) and moto's SNS/SQS, the trading simulator producing Confluent-Avro trades,
+event source mapping bridges invoking ``functions/score_trades``, then ``dispatch_alerts`` and
+``index_search`` in-process, and a final read-back of topics, queues and indices, so the summary
+counts what actually arrived.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +36,9 @@ from riskengine.local.broker import EmbeddedBroker
 from riskengine.local.environment import handler_environment
 from riskengine.local.paths import function_handler
 from riskengine.local.redis_server import EmbeddedRedis
+from riskengine.local.search_server import EmbeddedSearch
 from riskengine.local.topics import ensure_topics
+from riskengine.search import ALERTS, ANALYZED_TRADES, ProvisionOptions, SearchConfig, create_client, provision
 from riskengine.simulator import SimulatorConfig, TradingSimulator
 from riskengine.sinks import Topics
 
@@ -43,12 +47,13 @@ ALERTS_SNS_TOPIC = "risk-alerts"
 COMPLIANCE_EMAIL = "compliance@example.com"
 EMAIL_FILTER = {"severity": ["HIGH", "CRITICAL"]}
 DASHBOARD_URL = "http://localhost:5601/app/dashboards"
-DISPATCH_GROUP_ID = "riskengine-dispatch-alerts"
-# The target is every record in risk-alerts, but on a reused broker the group may have dispatched earlier runs'
-# records already, so the bridge also stops once it went quiet: DISPATCH_IDLE_S after its last batch, or
-# DISPATCH_JOIN_S without any batch (joining a fresh consumer group on tansu takes a few seconds, sometimes more).
-DISPATCH_IDLE_S = 5.0
-DISPATCH_JOIN_S = 30.0
+SEARCH_DEAD_LETTER_TOPIC = "risk-search-dlq"
+ALERTS_DEAD_LETTER_TOPIC = "risk-alerts-dlq"
+# The target is every record of the topic, but on a reused broker the group may have consumed earlier runs'
+# records already, so a downstream bridge also stops once it went quiet: IDLE_S after its last batch, or
+# JOIN_S without any batch (joining a fresh consumer group on tansu takes a few seconds, sometimes more).
+IDLE_S = 5.0
+JOIN_S = 30.0
 AWS_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
 
 
@@ -62,6 +67,7 @@ class DemoOptions:
     batching_window_ms: int = 200
     redis_url: str | None = None
     bootstrap_servers: str | None = None
+    opensearch_url: str | None = None
     verbose: bool = False
 
     @property
@@ -92,10 +98,14 @@ class DemoReport:
     latencies_ms: list[float] = field(default_factory=list)
     riskiest_users: list[UserRisk] = field(default_factory=list)
     alert_records: int = 0  # every record in risk-alerts, this run's or not: what the dispatcher gets to read
+    analyzed_records: int = 0  # every record in risk-analyzed-trades, this run's or not
     dispatched: int = 0  # alert records the dispatch_alerts bridge consumed
     sns_delivered: int = 0  # SNS messages the unfiltered SQS subscriber received (alerts and digests)
     digests_sent: int = 0
     email_notifications: int = 0  # of those, the ones the email subscription's severity filter lets through
+    indexed_trades: int = 0  # this run's analysed trades found in OpenSearch through the alias
+    indexed_alerts: int = 0  # this run's alerts found in OpenSearch through the alias
+    first_event_ms: int = 0  # event time of the run's first trade
 
     @property
     def throughput(self) -> float:
@@ -114,10 +124,18 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoRepo
         if not bootstrap:
             bootstrap, replication = stack.enter_context(EmbeddedBroker()).bootstrap_servers, 1
         ensure_topics(bootstrap, [TOPICS.trades], partitions=options.partitions, replication_factor=replication)
-        outputs = [TOPICS.analyzed, TOPICS.alerts, TOPICS.dead_letter]
+        outputs = [
+            TOPICS.analyzed,
+            TOPICS.alerts,
+            TOPICS.dead_letter,
+            SEARCH_DEAD_LETTER_TOPIC,
+            ALERTS_DEAD_LETTER_TOPIC,
+        ]
         ensure_topics(bootstrap, outputs, partitions=1, replication_factor=replication)
         aws = stack.enter_context(EmbeddedAws())
         alerts_topic = _alert_topology(aws.endpoint_url)
+        search = SearchConfig(url=options.opensearch_url or stack.enter_context(EmbeddedSearch()).url)
+        provision(create_client(search), ProvisionOptions(replicas=0))
         env = {
             "REDIS_URL": redis_url,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -128,12 +146,16 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoRepo
             "AWS_ENDPOINT_URL": aws.endpoint_url,
             "AWS_ENDPOINT_URL_SNS": aws.endpoint_url,  # a caller's own SNS endpoint must not win over moto
             "ALERTS_TOPIC_ARN": alerts_topic.topic_arn,
+            "ALERTS_DEAD_LETTER_TOPIC": ALERTS_DEAD_LETTER_TOPIC,
             "DASHBOARD_URL": DASHBOARD_URL,
+            "OPENSEARCH_URL": search.url,
+            "SEARCH_DEAD_LETTER_TOPIC": SEARCH_DEAD_LETTER_TOPIC,
         }
         stack.enter_context(handler_environment(env, verbose=options.verbose))
         report = _run(options, bootstrap, progress)
-        _dispatch_alerts(report, bootstrap, options)
+        _run_downstream(report, bootstrap, options)
         _read_notifications(report, aws.endpoint_url, alerts_topic.queue_url)
+        _count_indexed(report, search)
         return report
 
 
@@ -160,19 +182,42 @@ def _alert_topology(endpoint_url: str) -> AlertTopology:
     return AlertTopology(topic_arn, queue_url)
 
 
-def _dispatch_alerts(report: DemoReport, bootstrap: str, options: DemoOptions) -> None:
-    """Run functions/dispatch_alerts on risk-alerts until every alert record was consumed (or nothing new came)."""
-    if not report.alert_records:
-        return
+@dataclass(frozen=True, slots=True)
+class Downstream:
+    """One downstream trigger: a function consuming a topic in its own consumer group."""
+
+    function: str
+    topic: str
+    group_id: str
+
+
+def _run_downstream(report: DemoReport, bootstrap: str, options: DemoOptions) -> None:
+    """dispatch_alerts on risk-alerts, index_search on both output topics: concurrently, like separate triggers."""
+    triggers = {
+        Downstream("dispatch_alerts", TOPICS.alerts, "riskengine-dispatch-alerts"): report.alert_records,
+        Downstream("index_search", TOPICS.analyzed, "riskengine-index-search"): report.analyzed_records,
+        Downstream("index_search", TOPICS.alerts, "riskengine-index-search"): report.alert_records,
+    }
+    with ThreadPoolExecutor(max_workers=len(triggers)) as pool:
+        consumed = {
+            trigger: pool.submit(_drive, trigger, expected, bootstrap, options)
+            for trigger, expected in triggers.items()
+            if expected
+        }
+    report.dispatched = sum(future.result() for t, future in consumed.items() if t.function == "dispatch_alerts")
+
+
+def _drive(trigger: Downstream, expected: int, bootstrap: str, options: DemoOptions) -> int:
+    """Run one bridge until it consumed ``expected`` records (or nothing new came); return what it consumed."""
     bridge = EventSourceMappingBridge(
         BridgeConfig(
             bootstrap_servers=bootstrap,
-            topic=TOPICS.alerts,
-            group_id=DISPATCH_GROUP_ID,
+            topic=trigger.topic,
+            group_id=trigger.group_id,
             batch_size=options.batch_size,
             batching_window_ms=options.batching_window_ms,
         ),
-        load_handler(function_handler("dispatch_alerts")),
+        load_handler(function_handler(trigger.function)),
     )
     started = time.monotonic()
     last_batch: float | None = None
@@ -184,14 +229,26 @@ def _dispatch_alerts(report: DemoReport, bootstrap: str, options: DemoOptions) -
     def done(stats: BridgeStats) -> bool:
         now = time.monotonic()
         if last_batch is None:
-            return now - started >= DISPATCH_JOIN_S
-        return stats.records >= report.alert_records or now - last_batch >= DISPATCH_IDLE_S
+            return now - started >= JOIN_S
+        return stats.records >= expected or now - last_batch >= IDLE_S
 
     try:
         bridge.run(until=done, on_batch=on_batch)
     finally:
         bridge.close()
-    report.dispatched = bridge.stats.records
+    return bridge.stats.records
+
+
+def _count_indexed(report: DemoReport, search: SearchConfig) -> None:
+    """Documents of this run (event time since its start) found through the aliases, as a dashboard sees them."""
+    client = create_client(search)
+    try:
+        client.indices.refresh(index=f"{ANALYZED_TRADES.pattern},{ALERTS.pattern}")
+        this_run = {"query": {"range": {"timestamp": {"gte": report.first_event_ms}}}}
+        report.indexed_trades = client.count(index=ANALYZED_TRADES.alias, body=this_run)["count"]
+        report.indexed_alerts = client.count(index=ALERTS.alias, body=this_run)["count"]
+    finally:
+        client.close()
 
 
 def _read_notifications(report: DemoReport, endpoint_url: str, queue_url: str) -> None:
@@ -212,12 +269,12 @@ def _read_notifications(report: DemoReport, endpoint_url: str, queue_url: str) -
 
 def _run(options: DemoOptions, bootstrap: str, progress: Progress | None) -> DemoReport:
     codec = AvroCodec(FixedIdRegistry())
+    report = DemoReport(first_event_ms=_start_ms(options))
     simulator = TradingSimulator(
         SimulatorConfig(
-            seed=options.seed, users=options.users, start_ms=_start_ms(options), rate_per_s=options.rate_per_s
+            seed=options.seed, users=options.users, start_ms=report.first_event_ms, rate_per_s=options.rate_per_s
         )
     )
-    report = DemoReport()
     produced_ids: set[str] = set()
     producer_done = threading.Event()
     producer = threading.Thread(
@@ -300,7 +357,9 @@ def _encode(codec: AvroCodec, trade: dict[str, Any]) -> bytes:
 def _read_back(report: DemoReport, bootstrap: str, codec: AvroCodec, produced_ids: set[str]) -> None:
     """Count what reached the output topics for this run's trades (records of earlier runs are ignored)."""
     users: dict[str, UserRisk] = {}
-    for value, _headers in _drain(bootstrap, TOPICS.analyzed):
+    analyzed_records = _drain(bootstrap, TOPICS.analyzed)
+    report.analyzed_records = len(analyzed_records)
+    for value, _headers in analyzed_records:
         record = codec.decode(ANALYZED_TRADES_SUBJECT, value)
         trade = record["originalTrade"]
         if trade["tradeId"] in produced_ids:

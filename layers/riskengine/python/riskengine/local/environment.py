@@ -6,8 +6,9 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from riskengine import runtime
+from riskengine import runtime, simulation
 from riskengine.alerting import dispatcher
+from riskengine.search import client as search_client
 from riskengine.search import indexing
 
 QUIET_POWERTOOLS = {
@@ -30,12 +31,16 @@ def handler_environment(values: Mapping[str, str], *, verbose: bool = False) -> 
     runtime.default_processor.cache_clear()
     dispatcher.default_dispatcher.cache_clear()
     indexing.default_search_indexer.cache_clear()
+    search_client.default_client.cache_clear()
+    simulation.close_default_clients()
     try:
         yield
     finally:
         runtime.close_default_processor()
         dispatcher.default_dispatcher.cache_clear()
         indexing.close_default_search_indexer()
+        search_client.default_client.cache_clear()
+        simulation.close_default_clients()
         for name, value in previous.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -1,0 +1,58 @@
+"""Live trading simulation behind the intake API: control state in Redis, ticks that produce due trades.
+
+``POST /simulation/start`` stores a :class:`SimulationPlan` as the current run
+(:class:`SimulationControl`); each tick (:class:`SimulationTicker`, a scheduled function in AWS,
+a background thread locally) claims the run's trades whose event time has come and writes them to
+the trades topic (:class:`TradeProducer`). See docs/api.md.
+"""
+
+from riskengine.simulation.clients import (
+    close_default_clients,
+    default_control,
+    default_ticker,
+    default_trade_producer,
+)
+from riskengine.simulation.control import (
+    CONTROL_KEY,
+    Claim,
+    RunStatus,
+    SimulationAlreadyRunning,
+    SimulationControl,
+    SimulationRun,
+)
+from riskengine.simulation.plan import (
+    MAX_DURATION_S,
+    MAX_RATE_PER_S,
+    MAX_SEED,
+    MAX_TRADES_PER_RUN,
+    MAX_USERS,
+    SimulationPlan,
+)
+from riskengine.simulation.producer import TradeProducer
+from riskengine.simulation.stream import DueTrades, TradeStream
+from riskengine.simulation.ticker import MAX_TRADES_PER_TICK, SimulationTicker, TickResult
+
+__all__ = [
+    "CONTROL_KEY",
+    "MAX_DURATION_S",
+    "MAX_RATE_PER_S",
+    "MAX_SEED",
+    "MAX_TRADES_PER_RUN",
+    "MAX_TRADES_PER_TICK",
+    "MAX_USERS",
+    "Claim",
+    "DueTrades",
+    "RunStatus",
+    "SimulationAlreadyRunning",
+    "SimulationControl",
+    "SimulationPlan",
+    "SimulationRun",
+    "SimulationTicker",
+    "TickResult",
+    "TradeProducer",
+    "TradeStream",
+    "close_default_clients",
+    "default_control",
+    "default_ticker",
+    "default_trade_producer",
+]

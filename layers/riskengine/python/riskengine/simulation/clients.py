@@ -1,0 +1,39 @@
+"""The container's simulation clients, built once from the environment (``Settings.from_env``).
+
+Lambda keeps a warm container's Redis connection and Kafka producer between invocations; local
+tools close them with :func:`close_default_clients` (``riskengine.local.environment`` does).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from riskengine.runtime import redis_client
+from riskengine.settings import Settings
+from riskengine.simulation.control import SimulationControl
+from riskengine.simulation.producer import TradeProducer
+from riskengine.simulation.ticker import SimulationTicker
+
+
+@functools.cache
+def default_control() -> SimulationControl:
+    return SimulationControl(redis_client(Settings.from_env()))
+
+
+@functools.cache
+def default_trade_producer() -> TradeProducer:
+    """The trades topic's producer; SinkError (not cached) while Kafka is unreachable."""
+    return TradeProducer.from_settings(Settings.from_env())
+
+
+@functools.cache
+def default_ticker() -> SimulationTicker:
+    return SimulationTicker(default_control(), default_trade_producer())
+
+
+def close_default_clients() -> None:
+    """Close the cached producer and forget every cached client, so the next use is a cold start."""
+    if default_trade_producer.cache_info().currsize:
+        default_trade_producer().close()
+    for factory in (default_ticker, default_trade_producer, default_control):
+        factory.cache_clear()
