@@ -116,6 +116,8 @@ def test_non_positive_numbers_are_rejected(name: str, value: float) -> None:
         ("timestamp", 0),
         ("timestamp", True),
         ("walletAddress", 5),
+        ("quantity", 10**400),  # a JSON integer no double can hold: rejected, not an OverflowError
+        ("price", -(10**400)),
     ],
 )
 def test_values_of_the_wrong_type_are_rejected(name: str, value: Any) -> None:

@@ -75,11 +75,17 @@ def _positive_number(record: dict[str, Any], name: str) -> float:
     value = record.get(name)
     if value is None:
         raise InvalidTrade(f"missing required field '{name}'", reason="missing_field")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidTrade(f"field '{name}' must be a finite number, got {value!r}", reason="bad_field_type")
-    if value <= 0:
+    try:
+        number = float(value)
+    except OverflowError:  # a JSON integer beyond a double's range
+        raise InvalidTrade(f"field '{name}' is too large for a double", reason="bad_field_type") from None
+    if not math.isfinite(number):
+        raise InvalidTrade(f"field '{name}' must be a finite number, got {value!r}", reason="bad_field_type")
+    if number <= 0:
         raise InvalidTrade(f"field '{name}' must be > 0, got {value!r}", reason=f"{name}_not_positive")
-    return float(value)
+    return number
 
 
 def _check_notional(quantity: float, price: float, notional: float, tolerance: float) -> None:
