@@ -10,13 +10,13 @@ from http import HTTPStatus
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from riskengine import __version__, reporting
+from riskengine.apis import JSON, ErrorWording, install_error_handlers, json_content, json_error
 from riskengine.model import RiskLevel
 from riskengine.observability import powertools
 from riskengine.reporting import (
@@ -51,20 +51,21 @@ USER_RISK_DEFAULT_DAYS = 30
 USER_RISK_MAX_DAYS = 366
 INSTANT = "ISO-8601 (2025-11-23T10:00:00Z; a bare date is a whole UTC day) or epoch milliseconds."
 PATTERN_NAME = r"^[A-Z][A-Z0-9_]*$"
-# What a pattern mismatch means, in words: a regex is no help to whoever typed the value.
-_PATTERN_MEANING = {
-    PATTERN_NAME: "must be a pattern name in capitals, such as WASH_TRADING",
-    PRINTABLE: "must not contain control characters",
-}
 
-
-def _json_error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": ErrorBody}}}
-
+WORDING = ErrorWording(
+    docs_hint="see /docs/reports for the endpoints",
+    not_json="send the body as JSON, with the header Content-Type: application/json",
+    invalid_json='the body is not valid JSON: send a JSON object such as {"acknowledgedBy": "jane.doe"}',
+    pattern_meanings={
+        PATTERN_NAME: "must be a pattern name in capitals, such as WASH_TRADING",
+        PRINTABLE: "must not contain control characters",
+    },
+)
+install_error_handlers(app, WORDING, logger)
 
 ERRORS: dict[int, Any] = {
-    400: _json_error("A parameter or the body is invalid; the message says which and how to fix it."),
-    503: _json_error("OpenSearch cannot be reached or is overloaded; retry later."),
+    400: json_content(ErrorBody, "A parameter or the body is invalid; the message says which and how to fix it."),
+    503: json_content(ErrorBody, "OpenSearch cannot be reached or is overloaded; retry later."),
 }
 
 
@@ -121,7 +122,7 @@ def get_user_risk(
         200: {
             "description": "The report; with format=csv a CSV attachment (section, key, metric, value).",
             "content": {
-                content_types.APPLICATION_JSON: {"model": ComplianceReport},
+                JSON: {"model": ComplianceReport},
                 "text/csv": {"schema": {"type": "string"}},
             },
         },
@@ -136,7 +137,7 @@ def get_compliance_report(
 ) -> Response[ComplianceReport | str]:
     report = reporting.compliance_report(default_client(), TimeRange.parse(from_, to), top, now_ms=_now_ms())
     if output == "json":
-        return Response(status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=report)
+        return Response(status_code=HTTPStatus.OK, content_type=JSON, body=report)
     return Response(
         status_code=HTTPStatus.OK,
         content_type="text/csv; charset=utf-8",
@@ -149,11 +150,8 @@ def get_compliance_report(
     "/alerts/<alertId>/acknowledge",
     summary="Acknowledge an alert (adds to the audit trail)",
     responses={
-        201: {
-            "description": "The acknowledgement as recorded.",
-            "content": {content_types.APPLICATION_JSON: {"model": Acknowledgement}},
-        },
-        404: _json_error("There is no alert with this id."),
+        201: json_content(Acknowledgement, "The acknowledgement as recorded."),
+        404: json_content(ErrorBody, "There is no alert with this id."),
         **ERRORS,
     },
 )
@@ -163,83 +161,30 @@ def post_acknowledgement(
 ) -> Response[Acknowledgement]:
     ack = reporting.acknowledge(default_client(), unquote(alert_id), body, now_ms=_now_ms())
     logger.info("alert acknowledged", extra={"alert_id": ack.alert_id, "ack_id": ack.ack_id, "by": ack.acknowledged_by})
-    return Response(status_code=HTTPStatus.CREATED, content_type=content_types.APPLICATION_JSON, body=ack)
+    return Response(status_code=HTTPStatus.CREATED, content_type=JSON, body=ack)
 
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _error(status: HTTPStatus, message: str, **headers: str) -> Response[ErrorBody]:
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body={"message": message}, headers=headers
-    )
-
-
-@app.exception_handler(RequestValidationError)
-def _invalid_request(exc: RequestValidationError) -> Response[ErrorBody]:
-    # `curl -d '{...}'` without a Content-Type header sends JSON labelled as a form; say so, not "extra field {...}"
-    sent_form = app.current_event.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded")
-    if sent_form and any(error["loc"][0] == "body" for error in exc.errors()):
-        return _not_json_error()
-    return _error(HTTPStatus.BAD_REQUEST, "; ".join(_describe(error) for error in exc.errors()))
-
-
-def _describe(error: dict[str, Any]) -> str:
-    """One pydantic error as "query parameter size: Input should be ..." (no input echo, no internals)."""
-    where, *path = error["loc"]
-    if error["type"] == "json_invalid":
-        return 'the body is not valid JSON: send a JSON object such as {"acknowledgedBy": "jane.doe"}'
-    problem = error["msg"]
-    if error["type"] == "string_pattern_mismatch":
-        problem = _PATTERN_MEANING.get(error["ctx"]["pattern"], problem)
-    field = ".".join(str(part) for part in path)
-    if where == "body":
-        return f"body field {field}: {problem}" if field else f"body: {problem}"
-    return f"{where} parameter {field}: {problem}"
-
-
-@app.exception_handler(RequestUnsupportedContentType)
-def _not_json(_: RequestUnsupportedContentType) -> Response[ErrorBody]:
-    return _not_json_error()
-
-
-def _not_json_error() -> Response[ErrorBody]:
-    message = "send the body as JSON, with the header Content-Type: application/json"
-    return _error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, message)
+# --- this API's own errors (the shared ones: riskengine.apis) ------------------------------------
 
 
 @app.exception_handler(InvalidParameter)
 def _invalid_parameter(exc: InvalidParameter) -> Response[ErrorBody]:
-    return _error(HTTPStatus.BAD_REQUEST, exc.detail)
+    return json_error(HTTPStatus.BAD_REQUEST, exc.detail)
 
 
 @app.exception_handler(AlertNotFound)
 def _alert_not_found(exc: AlertNotFound) -> Response[ErrorBody]:
-    return _error(HTTPStatus.NOT_FOUND, exc.detail)
+    return json_error(HTTPStatus.NOT_FOUND, exc.detail)
 
 
 @app.exception_handler(SearchUnavailable)
 def _search_unavailable(exc: SearchUnavailable) -> Response[ErrorBody]:
     logger.warning("search unavailable", extra={"detail": exc.detail, "cause": repr(exc.__cause__)})
-    return _error(HTTPStatus.SERVICE_UNAVAILABLE, exc.detail, **{"Retry-After": "5"})
-
-
-@app.not_found
-def _no_route(_: Exception) -> Response[ErrorBody]:
-    # Registered explicitly so the catch-all below never turns an unknown path into a 500.
-    event = app.current_event
-    return _error(
-        HTTPStatus.NOT_FOUND,
-        f"no endpoint {event.http_method} {event.path}: see /docs/reports for the endpoints",
-    )
-
-
-@app.exception_handler(Exception)
-def _unexpected(exc: Exception) -> Response[ErrorBody]:
-    logger.exception("unexpected error")
-    request_id = app.lambda_context.aws_request_id
-    return _error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error; quote request id {request_id} when reporting it")
+    return json_error(HTTPStatus.SERVICE_UNAVAILABLE, exc.detail, headers={"Retry-After": "5"})
 
 
 @tracer.capture_lambda_handler(capture_response=False)

@@ -24,8 +24,8 @@ import redis
 from kafka import KafkaConsumer, TopicPartition
 
 from riskengine.codec import TRADES_SUBJECT, AvroCodec, FixedIdRegistry
-from riskengine.local import EmbeddedBroker, EmbeddedRedis, free_port
-from riskengine.local.api_server import LocalApiServer, load_functions
+from riskengine.local import EmbeddedBroker, EmbeddedRedis, EmbeddedSearch, free_port
+from riskengine.local.api_server import ApiOptions, LocalApiServer, load_functions, serve_local_api
 from riskengine.local.environment import handler_environment
 from riskengine.local.topics import ensure_topics
 
@@ -171,13 +171,17 @@ def test_openapi_writes_the_committed_document(tmp_path: Path) -> None:
 
 
 def test_serve_ticks_the_simulation_and_stops_cleanly_on_ctrl_c(
-    redis_server: EmbeddedRedis, redis_client: redis.Redis, kafka_broker: EmbeddedBroker, topic: str
+    redis_server: EmbeddedRedis,
+    redis_client: redis.Redis,
+    kafka_broker: EmbeddedBroker,
+    search_server: EmbeddedSearch,
+    topic: str,
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     args = [
         str(RISKENGINE), "api", "serve", "--port", str(port), "--redis-url", redis_server.url,
-        "--bootstrap-servers", kafka_broker.bootstrap_servers, "--opensearch-url", f"http://127.0.0.1:{free_port()}",
+        "--bootstrap-servers", kafka_broker.bootstrap_servers, "--opensearch-url", search_server.url, "--no-pipeline",
     ]  # fmt: skip
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TRADES_TOPIC": topic}
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -211,3 +215,44 @@ def _wait_for(condition: Any, timeout_s: float = 30.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def test_a_posted_wash_trade_is_scored_indexed_and_found_through_the_reporting_api(
+    redis_server: EmbeddedRedis,
+    redis_client: redis.Redis,
+    kafka_broker: EmbeddedBroker,
+    search_server: EmbeddedSearch,
+    search_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    for variable, name in (("TRADES_TOPIC", "trades"), ("ANALYZED_TOPIC", "analyzed"), ("ALERTS_TOPIC", "alerts")):
+        monkeypatch.setenv(variable, f"{name}-{run}")  # this test's own topics: no other test's records
+    user, now_ms = f"USER_{run}", int(time.time() * 1000)
+    trades = [
+        TRADE | {"tradeId": f"{run}-{i}", "userId": user, "side": side, "timestamp": now_ms - 60_000 + 10_000 * i}
+        for i, side in enumerate(["BUY", "SELL", "BUY"])
+    ]
+    options = ApiOptions(
+        port=free_port(),
+        redis_url=redis_server.url,
+        bootstrap_servers=kafka_broker.bootstrap_servers,
+        opensearch_url=search_server.url,
+    )
+    with serve_local_api(options) as api:
+        status, _, accepted = http("POST", f"{api.url}/trades", trades)
+        assert status == 202 and accepted["tradeIds"] == [t["tradeId"] for t in trades]
+        alerts_url = f"{api.url}/alerts?userId={user}"
+        assert _wait_for(lambda: http("GET", alerts_url)[2]["alerts"], timeout_s=60), "no alert was indexed"
+        [alert] = http("GET", alerts_url)[2]["alerts"]
+        risk_url = f"{api.url}/users/{user}/risk"  # analysed trades come through their own trigger
+        assert _wait_for(lambda: len(http("GET", risk_url)[2]["latestTrades"]) == 3, timeout_s=60), "trades missing"
+        status, _, risk = http("GET", risk_url)
+    assert alert["patternType"] == "WASH_TRADING" and alert["userId"] == user
+    assert sorted(alert["triggeredEvents"]) == [t["tradeId"] for t in trades]
+    assert status == 200 and sorted(t["tradeId"] for t in risk["latestTrades"]) == [t["tradeId"] for t in trades]
+    assert api.triggers == (
+        f"score_trades <- trades-{run}",
+        f"index_search <- analyzed-{run}",
+        f"index_search <- alerts-{run}",
+    )

@@ -142,8 +142,9 @@ def test_a_single_bad_object_is_trade_zero(invoke: Invoke) -> None:
         ([_trade(tradeId="X"), _trade(tradeId="Y"), _trade(tradeId="X")], "duplicate_trade_id", 2),
         ([_trade(counterpartyUserID="USER_2")], "unknown_field", 0),
         ([_trade(quantity=10**400)], "bad_field_type", 0),
+        ([_trade(quantity=10**400, notional=None)], "bad_field_type", 0),
     ],
-    ids=["duplicate id", "misspelt optional field", "integer beyond a double"],
+    ids=["duplicate id", "misspelt optional field", "integer beyond a double", "same, notional to derive"],
 )
 def test_the_api_refuses_more_than_the_scorer(
     invoke: Invoke, producer: FakeProducer, trades: list[dict[str, Any]], reason: str, index: int

@@ -40,15 +40,21 @@ def serve(
     opensearch_url: Annotated[
         str | None, typer.Option(help="Use this OpenSearch instead of an embedded OpenSearch-compatible server.")
     ] = None,
+    pipeline: Annotated[
+        bool,
+        typer.Option(help="Also run the triggers: score_trades on the trades topic, index_search on its outputs."),
+    ] = True,
     verbose: Annotated[bool, typer.Option(help="Show the functions' JSON logs and every request.")] = False,
 ) -> None:
     """Serve the APIs on http://127.0.0.1:PORT until Ctrl-C.
 
     Each request is turned into an API Gateway proxy event for functions/ingest_trade (/trades,
     /simulation, /docs/ingest) or functions/report_api (/alerts, /users, /reports, /docs/reports).
-    functions/simulate_trades runs about once a second, as its schedule does in AWS. Redis, a
-    Kafka-protocol broker and an OpenSearch-compatible server are started on free loopback ports
-    unless their addresses are given.
+    functions/simulate_trades runs about once a second, as its schedule does in AWS, and (unless
+    --no-pipeline) the MSK triggers of score_trades and index_search run in the background, so a
+    posted trade can be found through /alerts and /users a moment later. Redis, a Kafka-protocol
+    broker and an OpenSearch-compatible server (provisioned with the index templates) are started on
+    free loopback ports unless their addresses are given.
     """
     import logging
     from contextlib import ExitStack
@@ -65,6 +71,7 @@ def serve(
         redis_url=redis_url,
         bootstrap_servers=bootstrap_servers,
         opensearch_url=opensearch_url,
+        pipeline=pipeline,
         verbose=verbose,
     )
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops as cleanly as Ctrl-C
@@ -151,4 +158,5 @@ def _services(api: RunningApi) -> Table:
     table.add_row("OpenSearch", api.opensearch_url)
     ticking = "simulate_trades" in api.functions
     table.add_row("Simulation ticks", "functions/simulate_trades, every second" if ticking else "not in this checkout")
+    table.add_row("Triggers", ", ".join(api.triggers) or "off (--no-pipeline)")
     return table

@@ -10,7 +10,6 @@ one Lambda container does (Powertools resolvers keep the current event on the ap
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import logging
 import threading
@@ -30,11 +29,13 @@ from riskengine.local.bridge import Invoke, load_handler
 from riskengine.local.broker import EmbeddedBroker
 from riskengine.local.environment import handler_environment
 from riskengine.local.errors import ServiceUnavailable
-from riskengine.local.paths import function_handler
+from riskengine.local.paths import function_handler, import_handler
 from riskengine.local.ports import LOOPBACK
 from riskengine.local.redis_server import EmbeddedRedis
 from riskengine.local.search_server import EmbeddedSearch
 from riskengine.local.topics import ensure_topics
+from riskengine.local.triggers import BackgroundTriggers, indexing, scoring
+from riskengine.search import ProvisionOptions, SearchConfig, create_client, provision
 from riskengine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -324,6 +325,7 @@ class ApiOptions:
     bootstrap_servers: str | None = None
     opensearch_url: str | None = None
     tick_interval_s: float = 1.0
+    pipeline: bool = True
     verbose: bool = False
 
 
@@ -334,6 +336,7 @@ class RunningApi:
     bootstrap_servers: str
     opensearch_url: str
     functions: tuple[str, ...]  # the functions of this checkout that are being served or scheduled
+    triggers: tuple[str, ...] = ()  # "function <- topic" of each trigger running in the background
 
 
 @contextmanager
@@ -356,29 +359,29 @@ def serve_local_api(options: ApiOptions) -> Iterator[RunningApi]:
         bootstrap, replication = options.bootstrap_servers, -1  # a real cluster's default replication
         if not bootstrap:
             bootstrap, replication = stack.enter_context(EmbeddedBroker()).bootstrap_servers, 1
-        topics = Settings.from_env().topics  # TRADES_TOPIC etc. may rename them
-        ensure_topics(bootstrap, [topics.trades, topics.analyzed, topics.alerts, topics.dead_letter],
-                      replication_factor=replication)  # fmt: skip
+        topics, search = Settings.from_env().topics, SearchConfig.from_env()  # env vars may rename topics
+        ensure_topics(bootstrap, [topics.trades, topics.analyzed, topics.alerts, topics.dead_letter,
+                                  search.dead_letter_topic], replication_factor=replication)  # fmt: skip
         opensearch_url = options.opensearch_url or stack.enter_context(EmbeddedSearch()).url
+        # One node locally: no replicas, or every index would stay yellow.
+        provision(create_client(SearchConfig(url=opensearch_url)), ProvisionOptions(replicas=0))
         env = {"REDIS_URL": redis_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "OPENSEARCH_URL": opensearch_url}
         stack.enter_context(handler_environment(env, verbose=options.verbose))
+        triggers = (scoring(topics), *indexing(topics)) if options.pipeline else ()
+        if triggers:
+            stack.enter_context(BackgroundTriggers(triggers, bootstrap))
         functions.update(load_functions([*(name for _, name in ROUTES), SCHEDULED_FUNCTION]))
         server.start()
         stack.callback(server.stop)  # stop() is idempotent: this one runs before the services stop
         if SCHEDULED_FUNCTION in functions:
             stack.enter_context(Schedule(functions[SCHEDULED_FUNCTION], options.tick_interval_s))
-        yield RunningApi(server.url, redis_url, bootstrap, opensearch_url, tuple(functions))
+        running = tuple(f"{trigger.function} <- {trigger.topic}" for trigger in triggers)
+        yield RunningApi(server.url, redis_url, bootstrap, opensearch_url, tuple(functions), running)
 
 
 def function_module(name: str) -> ModuleType:
     """Import ``functions/<name>/handler.py`` as a module (its ``app``, not only its handler)."""
-    path = function_handler(name)
-    spec = importlib.util.spec_from_file_location(f"{name}_handler", path)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(f"no handler module at {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_handler(function_handler(name))
 
 
 def write_openapi_documents(out_dir: Path) -> tuple[list[Path], list[str]]:

@@ -10,7 +10,6 @@ partition to its failed offset and the batch is retried, as the real trigger doe
 from __future__ import annotations
 
 import heapq
-import importlib.util
 import logging
 import time
 import uuid
@@ -24,6 +23,7 @@ from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from riskengine.errors import RiskEngineError
+from riskengine.local.paths import import_handler
 from riskengine.model import SourceRecord
 from riskengine.msk import build_event
 
@@ -85,12 +85,7 @@ class LocalContext:
 
 def load_handler(path: Path, attribute: str = "lambda_handler") -> Invoke:
     """Import a function's ``handler.py`` from its folder and call it like Lambda would."""
-    spec = importlib.util.spec_from_file_location(f"{path.parent.name}_handler", path)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(f"no handler module at {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    handler = getattr(module, attribute)
+    handler = getattr(import_handler(path), attribute)
     return lambda event: handler(event, LocalContext())
 
 

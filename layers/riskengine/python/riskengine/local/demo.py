@@ -31,13 +31,13 @@ from riskengine.codec import (
     FixedIdRegistry,
 )
 from riskengine.local.aws import EmbeddedAws
-from riskengine.local.bridge import BridgeConfig, BridgeStats, EventSourceMappingBridge, load_handler
+from riskengine.local.bridge import BridgeStats
 from riskengine.local.broker import EmbeddedBroker
 from riskengine.local.environment import handler_environment
-from riskengine.local.paths import function_handler
 from riskengine.local.redis_server import EmbeddedRedis
 from riskengine.local.search_server import EmbeddedSearch
 from riskengine.local.topics import ensure_topics
+from riskengine.local.triggers import Trigger, dispatching, indexing, scoring
 from riskengine.search import ALERTS, ANALYZED_TRADES, ProvisionOptions, SearchConfig, create_client, provision
 from riskengine.simulator import SimulatorConfig, TradingSimulator
 from riskengine.sinks import Topics
@@ -182,21 +182,13 @@ def _alert_topology(endpoint_url: str) -> AlertTopology:
     return AlertTopology(topic_arn, queue_url)
 
 
-@dataclass(frozen=True, slots=True)
-class Downstream:
-    """One downstream trigger: a function consuming a topic in its own consumer group."""
-
-    function: str
-    topic: str
-    group_id: str
-
-
 def _run_downstream(report: DemoReport, bootstrap: str, options: DemoOptions) -> None:
     """dispatch_alerts on risk-alerts, index_search on both output topics: concurrently, like separate triggers."""
+    index_analyzed, index_alerts = indexing(TOPICS)
     triggers = {
-        Downstream("dispatch_alerts", TOPICS.alerts, "riskengine-dispatch-alerts"): report.alert_records,
-        Downstream("index_search", TOPICS.analyzed, "riskengine-index-search"): report.analyzed_records,
-        Downstream("index_search", TOPICS.alerts, "riskengine-index-search"): report.alert_records,
+        dispatching(TOPICS): report.alert_records,
+        index_analyzed: report.analyzed_records,
+        index_alerts: report.alert_records,
     }
     with ThreadPoolExecutor(max_workers=len(triggers)) as pool:
         consumed = {
@@ -207,18 +199,9 @@ def _run_downstream(report: DemoReport, bootstrap: str, options: DemoOptions) ->
     report.dispatched = sum(future.result() for t, future in consumed.items() if t.function == "dispatch_alerts")
 
 
-def _drive(trigger: Downstream, expected: int, bootstrap: str, options: DemoOptions) -> int:
+def _drive(trigger: Trigger, expected: int, bootstrap: str, options: DemoOptions) -> int:
     """Run one bridge until it consumed ``expected`` records (or nothing new came); return what it consumed."""
-    bridge = EventSourceMappingBridge(
-        BridgeConfig(
-            bootstrap_servers=bootstrap,
-            topic=trigger.topic,
-            group_id=trigger.group_id,
-            batch_size=options.batch_size,
-            batching_window_ms=options.batching_window_ms,
-        ),
-        load_handler(function_handler(trigger.function)),
-    )
+    bridge = trigger.bridge(bootstrap, options.batch_size, options.batching_window_ms)
     started = time.monotonic()
     last_batch: float | None = None
 
@@ -280,12 +263,7 @@ def _run(options: DemoOptions, bootstrap: str, progress: Progress | None) -> Dem
     producer = threading.Thread(
         target=_produce, args=(simulator, options.trades, bootstrap, codec, produced_ids, producer_done), daemon=True
     )
-    bridge = EventSourceMappingBridge(
-        BridgeConfig(
-            bootstrap_servers=bootstrap, batch_size=options.batch_size, batching_window_ms=options.batching_window_ms
-        ),
-        load_handler(function_handler("score_trades")),
-    )
+    bridge = scoring(TOPICS).bridge(bootstrap, options.batch_size, options.batching_window_ms)
     started = time.perf_counter()
     producer.start()
     try:

@@ -3,14 +3,13 @@
 ``POST /simulation/start`` stores a :class:`SimulationPlan` as the current run
 (:class:`SimulationControl`); each tick (:class:`SimulationTicker`, a scheduled function in AWS,
 a background thread locally) claims the run's trades whose event time has come and writes them to
-the trades topic (:class:`TradeProducer`). See docs/api.md.
+the trades topic (the intake's :class:`riskengine.intake.TradeProducer`). See docs/api.md.
 """
 
 from riskengine.simulation.clients import (
     close_default_clients,
     default_control,
     default_ticker,
-    default_trade_producer,
 )
 from riskengine.simulation.control import (
     CONTROL_KEY,
@@ -28,7 +27,6 @@ from riskengine.simulation.plan import (
     MAX_USERS,
     SimulationPlan,
 )
-from riskengine.simulation.producer import TradeProducer
 from riskengine.simulation.stream import DueTrades, TradeStream
 from riskengine.simulation.ticker import MAX_TRADES_PER_TICK, SimulationTicker, TickResult
 
@@ -49,10 +47,8 @@ __all__ = [
     "SimulationRun",
     "SimulationTicker",
     "TickResult",
-    "TradeProducer",
     "TradeStream",
     "close_default_clients",
     "default_control",
     "default_ticker",
-    "default_trade_producer",
 ]

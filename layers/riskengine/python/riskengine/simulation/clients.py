@@ -1,29 +1,25 @@
 """The container's simulation clients, built once from the environment (``Settings.from_env``).
 
 Lambda keeps a warm container's Redis connection and Kafka producer between invocations; local
-tools close them with :func:`close_default_clients` (``riskengine.local.environment`` does).
+tools close them with :func:`close_default_clients` (``riskengine.local.environment`` does). The
+producer is the trade intake's (:func:`riskengine.intake.producer.default_trade_producer`), shared
+with the ticks.
 """
 
 from __future__ import annotations
 
 import functools
 
+from riskengine.intake.producer import default_trade_producer
 from riskengine.runtime import redis_client
 from riskengine.settings import Settings
 from riskengine.simulation.control import SimulationControl
-from riskengine.simulation.producer import TradeProducer
 from riskengine.simulation.ticker import SimulationTicker
 
 
 @functools.cache
 def default_control() -> SimulationControl:
     return SimulationControl(redis_client(Settings.from_env()))
-
-
-@functools.cache
-def default_trade_producer() -> TradeProducer:
-    """The trades topic's producer; SinkError (not cached) while Kafka is unreachable."""
-    return TradeProducer.from_settings(Settings.from_env())
 
 
 @functools.cache

@@ -37,7 +37,7 @@ class ControlStore(Protocol):
 
 
 class TradeSink(Protocol):
-    """What a tick needs of :class:`riskengine.simulation.producer.TradeProducer`."""
+    """What a tick needs of :class:`riskengine.intake.producer.TradeProducer`."""
 
     def send(self, trades: Sequence[dict[str, Any]]) -> None: ...
 

@@ -7,6 +7,7 @@ schema fails the call without writing anything.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,8 @@ from kafka.errors import KafkaError
 from riskengine.codec import TRADES_SUBJECT, AvroCodec, registry_from_env
 from riskengine.errors import SinkError
 from riskengine.settings import Settings
+
+__all__ = ["DEFAULT_TIMEOUT_S", "TradeProducer", "default_trade_producer"]
 
 # Connecting, sending (which blocks while metadata is missing) and flushing are each bounded, so
 # an unreachable broker fails a request inside API Gateway's 29 s integration timeout.
@@ -63,3 +66,9 @@ class TradeProducer:
 
     def close(self) -> None:
         self._producer.close(timeout=self._timeout_s)
+
+
+@functools.cache
+def default_trade_producer() -> TradeProducer:
+    """The container's trades topic producer; SinkError (not cached) while Kafka is unreachable."""
+    return TradeProducer.from_settings(Settings.from_env())
