@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from riskengine.cli.options import BootstrapServers, OpenSearchUrl, RedisUrl
+
 if TYPE_CHECKING:
     from riskengine.local.api_server import RunningApi
 
@@ -32,14 +34,9 @@ JSON_HEADER = "-H 'Content-Type: application/json'"
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(min=1, max=65_535, help="Port on 127.0.0.1.")] = 8080,
-    redis_url: Annotated[str | None, typer.Option(help="Use this Redis instead of an embedded one.")] = None,
-    bootstrap_servers: Annotated[
-        str | None,
-        typer.Option(help="Use this Kafka (host:port,...) instead of an embedded broker; missing topics are created."),
-    ] = None,
-    opensearch_url: Annotated[
-        str | None, typer.Option(help="Use this OpenSearch instead of an embedded OpenSearch-compatible server.")
-    ] = None,
+    redis_url: RedisUrl = None,
+    bootstrap_servers: BootstrapServers = None,
+    opensearch_url: OpenSearchUrl = None,
     pipeline: Annotated[
         bool,
         typer.Option(help="Also run the triggers: score_trades on the trades topic, index_search on its outputs."),

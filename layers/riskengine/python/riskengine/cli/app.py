@@ -11,6 +11,7 @@ from rich.console import Console
 from riskengine import __version__
 from riskengine.cli import render
 from riskengine.cli.api import app as api_app
+from riskengine.cli.options import BootstrapServers, OpenSearchUrl, RedisUrl
 from riskengine.cli.search import search_app
 
 app = typer.Typer(
@@ -47,14 +48,9 @@ def demo(
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Trigger batch size (records).")] = 500,
     batching_window_ms: Annotated[int, typer.Option(min=0, max=300_000, help="Trigger batching window (ms).")] = 200,
     partitions: Annotated[int, typer.Option(min=1, help="Partitions of crypto-trades (embedded broker).")] = 3,
-    redis_url: Annotated[str | None, typer.Option(help="Use this Redis instead of an embedded one.")] = None,
-    bootstrap_servers: Annotated[
-        str | None,
-        typer.Option(help="Use this Kafka (host:port,...) instead of an embedded broker; missing topics are created."),
-    ] = None,
-    opensearch_url: Annotated[
-        str | None, typer.Option(help="Use this OpenSearch (http://host:port) instead of an embedded server.")
-    ] = None,
+    redis_url: RedisUrl = None,
+    bootstrap_servers: BootstrapServers = None,
+    opensearch_url: OpenSearchUrl = None,
     verbose: Annotated[bool, typer.Option(help="Show the handler's JSON logs.")] = False,
 ) -> None:
     """Simulate trading, score every trade through the real handler, and summarise the results.

@@ -6,20 +6,20 @@ import shutil
 import subprocess
 import tempfile
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections import deque
 from pathlib import Path
-from types import TracebackType
 from typing import ClassVar, Self
 
 from riskengine.local.errors import ServiceUnavailable
+from riskengine.local.lifecycle import Startable
 from riskengine.local.ports import LOOPBACK, free_port
 
 _POLL_INTERVAL_S = 0.05
 _LOG_TAIL_LINES = 30
 
 
-class LocalService(ABC):
+class LocalService(Startable):
     """A loopback-only service run as a child process inside a private temp dir.
 
     Subclasses only say how to launch the binary and how to tell it is ready; this class
@@ -98,14 +98,6 @@ class LocalService(ABC):
             return "<no log>"
         with self._log_path.open(encoding="utf-8", errors="replace") as log:
             return "".join(deque(log, maxlen=lines)).rstrip() or "<empty log>"
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def _log_path(self) -> Path:

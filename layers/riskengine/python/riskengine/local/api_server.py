@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
@@ -29,6 +29,7 @@ from riskengine.local.bridge import Invoke, load_handler
 from riskengine.local.broker import EmbeddedBroker
 from riskengine.local.environment import handler_environment
 from riskengine.local.errors import ServiceUnavailable
+from riskengine.local.lifecycle import BackgroundThreads, Startable
 from riskengine.local.paths import function_handler, import_handler
 from riskengine.local.ports import LOOPBACK
 from riskengine.local.redis_server import EmbeddedRedis
@@ -228,7 +229,7 @@ class _ApiHttpServer(ThreadingHTTPServer):
         return http_response(result)
 
 
-class LocalApiServer:
+class LocalApiServer(Startable):
     """The HTTP server on a loopback port, serving on a background thread until ``stop()``."""
 
     def __init__(self, functions: Mapping[str, Callable[[dict[str, Any]], dict[str, Any] | None]], port: int = 0):
@@ -257,14 +258,6 @@ class LocalApiServer:
             self._thread.join()
         self._server.server_close()
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
 
 def scheduled_event(rule: str = "simulate-trades-every-minute") -> dict[str, Any]:
     """An EventBridge scheduled event, as the schedule of ``functions/simulate_trades`` sends it."""
@@ -281,37 +274,20 @@ def scheduled_event(rule: str = "simulate-trades-every-minute") -> dict[str, Any
     }
 
 
-class Schedule:
+class Schedule(BackgroundThreads):
     """Invokes a function with a scheduled event every ``interval_s`` on a background thread, until ``stop()``.
 
     A failing invocation is logged and the next one runs on time, as with EventBridge.
     """
 
     def __init__(self, invoke: Callable[[dict[str, Any]], Any], interval_s: float = 1.0) -> None:
+        super().__init__()
         self._invoke = invoke
         self._interval_s = interval_s
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="local-schedule", daemon=True)
-
-    def start(self) -> Self:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        self.add("local-schedule", self._run)
 
     def _run(self) -> None:
-        while not self._stopping.wait(self._interval_s):
+        while not self.stopping.wait(self._interval_s):
             try:
                 self._invoke(scheduled_event())
             except Exception as exc:  # without the traceback: a lasting outage fails every second

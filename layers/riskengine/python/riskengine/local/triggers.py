@@ -7,13 +7,11 @@ running in the background, so a trade posted to the API is scored and indexed li
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
 
 from riskengine.errors import RiskEngineError
 from riskengine.local.bridge import BridgeConfig, EventSourceMappingBridge, load_handler
+from riskengine.local.lifecycle import BackgroundThreads
 from riskengine.local.paths import function_handler
 from riskengine.sinks import Topics
 
@@ -57,44 +55,19 @@ def indexing(topics: Topics) -> tuple[Trigger, Trigger]:
     )
 
 
-class BackgroundTriggers:
+class BackgroundTriggers(BackgroundThreads):
     """Each trigger's bridge on its own thread until ``stop()``; a bridge that gives up is logged, not raised."""
 
     def __init__(self, triggers: tuple[Trigger, ...], bootstrap_servers: str, batching_window_ms: int = 200) -> None:
-        self._stopping = threading.Event()
-        self._threads = [
-            threading.Thread(
-                target=self._run,
-                args=(trigger, bootstrap_servers, batching_window_ms),
-                name=f"trigger-{trigger.function}-{trigger.topic}",
-                daemon=True,
-            )
-            for trigger in triggers
-        ]
-
-    def start(self) -> Self:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        super().__init__()
+        for trigger in triggers:
+            name = f"trigger-{trigger.function}-{trigger.topic}"
+            self.add(name, self._run, trigger, bootstrap_servers, batching_window_ms)
 
     def _run(self, trigger: Trigger, bootstrap_servers: str, batching_window_ms: int) -> None:
         bridge = trigger.bridge(bootstrap_servers, batching_window_ms=batching_window_ms)
         try:
-            bridge.run(until=lambda _stats: self._stopping.is_set())
+            bridge.run(until=lambda _stats: self.stopping.is_set())
         except RiskEngineError as exc:  # retries exhausted: the trigger stops, as a disabled mapping would
             logger.error("%s on %s stopped: %s", trigger.function, trigger.topic, exc)
         finally:
