@@ -86,6 +86,13 @@ def test_retention_is_reported_not_supported_here(search_client: OpenSearch) -> 
     assert report.ok  # never a failure
 
 
+def test_role_mappings_are_reported_not_supported_without_a_security_plugin(search_client: OpenSearch) -> None:
+    mappings = {"riskengine_writer": ("arn:aws:iam::123456789012:role/riskengine-index-search",)}
+    report = provision(search_client, ProvisionOptions(replicas=0, role_mappings=mappings))
+    assert report.step("access").outcome is Outcome.NOT_SUPPORTED
+    assert report.ok
+
+
 def test_cli_prints_the_report_and_exits_0(search_client: OpenSearch, search_server: EmbeddedSearch) -> None:
     runner = CliRunner()
     env = {"COLUMNS": "200", "OPENSEARCH_AUTH": "none"}

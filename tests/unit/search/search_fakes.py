@@ -52,10 +52,13 @@ class FakeIndices:
 
 
 class FakeTransport:
-    def __init__(self, indices: FakeIndices, *, ism: bool, forbidden: bool) -> None:
+    def __init__(self, indices: FakeIndices, *, ism: bool, forbidden: bool, security: bool = False) -> None:
         self.indices = indices
         self.ism = ism
         self.forbidden = forbidden
+        self.security = security
+        self.roles: dict[str, Any] = {}
+        self.mappings: dict[str, dict[str, Any]] = {}
         self.policies: dict[str, dict[str, Any]] = {}
         self.managed: dict[str, int] = {}  # index -> seq_no of the policy version it runs
         self.calls: list[tuple[str, str]] = []
@@ -64,6 +67,8 @@ class FakeTransport:
         self, method: str, url: str, params: dict[str, Any] | None = None, body: Any = None
     ) -> dict[str, Any]:
         self.calls.append((method, url))
+        if url.startswith("/_plugins/_security/"):
+            return self._security(method, url, body)
         if not self.ism:
             message = f"no handler found for uri [{url}] and method [{method}]"
             raise RequestError(400, message, {"error": message})
@@ -91,6 +96,20 @@ class FakeTransport:
         self.policies[policy_id] = {"_id": policy_id, "_seq_no": seq_no, "_primary_term": 1, "policy": policy}
         return {"_id": policy_id, "_seq_no": seq_no, "_primary_term": 1, "policy": {"policy": policy}}
 
+    def _security(self, method: str, url: str, body: Any) -> dict[str, Any]:
+        """The security plugin's roles and rolesmapping API (PUT replaces, GET of an unmapped role is 404)."""
+        if not self.security:
+            message = f"no handler found for uri [{url}] and method [{method}]"
+            raise RequestError(400, message, {"error": message})
+        kind, name = url.rstrip("/").split("/")[-2:]
+        store = self.roles if kind == "roles" else self.mappings
+        if method == "GET":
+            if name not in store:
+                raise NotFoundError(404, "NOT_FOUND", {"status": "NOT_FOUND"})
+            return {name: store[name]}
+        store[name] = body
+        return {"status": "OK"}
+
     def _attach(self, action: str, patterns: list[str]) -> dict[str, Any]:
         seq_no = next(iter(self.policies.values()))["_seq_no"]
         names = [n for n in self.indices.aliases if any(fnmatch.fnmatch(n, p) for p in patterns)]
@@ -101,6 +120,6 @@ class FakeTransport:
 
 
 class FakeSearch:
-    def __init__(self, *, ism: bool = False, forbidden: bool = False) -> None:
+    def __init__(self, *, ism: bool = False, forbidden: bool = False, security: bool = False) -> None:
         self.indices = FakeIndices()
-        self.transport = FakeTransport(self.indices, ism=ism, forbidden=forbidden)
+        self.transport = FakeTransport(self.indices, ism=ism, forbidden=forbidden, security=security)

@@ -6,9 +6,10 @@ run it on every deployment. Each step's outcome goes into a :class:`ProvisionRep
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import RequestError, TransportError
 
 from riskengine.errors import ConfigurationError, RiskEngineError
+from riskengine.search.access import ADMIN_ROLE, ROLES, SecurityPluginMissing, map_backend_roles, put_engine_role
 from riskengine.search.dashboards import DashboardsImportError, import_saved_objects
 from riskengine.search.indices import FAMILIES, TEMPLATE_VERSION, IndexFamily
 
@@ -88,6 +90,8 @@ class ProvisionOptions:
     retention_days: int = 365
     import_dashboards: bool = False
     dashboards_url: str = ""
+    # FGAC: IAM role ARNs per OpenSearch role (the engine's roles in access.ROLES, or all_access for admins).
+    role_mappings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.shards < 1:
@@ -98,6 +102,11 @@ class ProvisionOptions:
             raise ConfigurationError(f"retention days must be >= 1, got {self.retention_days}")
         if self.import_dashboards and not self.dashboards_url:
             raise ConfigurationError("importing dashboards needs the OpenSearch Dashboards URL (--dashboards-url)")
+        unknown = set(self.role_mappings) - {*ROLES, ADMIN_ROLE}
+        if unknown:
+            raise ConfigurationError(
+                f"role mappings name unknown roles {sorted(unknown)}; known: {[*ROLES, ADMIN_ROLE]}"
+            )
 
     @classmethod
     def from_resource_properties(cls, properties: Mapping[str, Any]) -> ProvisionOptions:
@@ -110,7 +119,18 @@ class ProvisionOptions:
             retention_days=_int_property(properties, "retentionDays", defaults.retention_days),
             import_dashboards=bool(dashboards_url),
             dashboards_url=dashboards_url,
+            role_mappings=_role_arns(properties.get("roleMappings")),
         )
+
+
+def _role_arns(raw: Any) -> dict[str, tuple[str, ...]]:
+    """``{"riskengine_writer": ["arn:…"], …}``; CloudFormation may hand it over as a JSON string."""
+    if raw in (None, ""):
+        return {}
+    mappings = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(mappings, Mapping) or not all(isinstance(v, list) for v in mappings.values()):
+        raise ConfigurationError("custom resource property roleMappings must map role names to lists of ARNs")
+    return {role: tuple(str(arn) for arn in arns) for role, arns in mappings.items()}
 
 
 def _int_property(properties: Mapping[str, Any], name: str, default: int) -> int:
@@ -140,6 +160,7 @@ def provision(
     now_ms = int(time.time() * 1000)
     steps.extend(_ensure_alias(client, family, now_ms) for family in FAMILIES)
     steps.append(_import_dashboards(options, dashboards_auth, verify_certs))
+    steps.extend(_map_roles(client, options.role_mappings))
     return ProvisionReport(tuple(steps))
 
 
@@ -312,3 +333,22 @@ def _import_dashboards(options: ProvisionOptions, auth: Any, verify_certs: bool)
     except DashboardsImportError as exc:
         return Step("dashboards", Outcome.FAILED, exc.detail)
     return Step("dashboards", Outcome.IMPORTED, f"{result.summary()} into {options.dashboards_url}")
+
+
+def _map_roles(client: OpenSearch, mappings: Mapping[str, tuple[str, ...]]) -> list[Step]:
+    """The engine's FGAC roles and their IAM principals; without a security plugin there is nothing to map."""
+    steps: list[Step] = []
+    for role, arns in mappings.items():
+        name = f"access {role}"
+        try:
+            if role in ROLES:
+                put_engine_role(client, role)
+            added = map_backend_roles(client, role, arns, exclusive=role in ROLES)
+        except SecurityPluginMissing:
+            return [Step("access", Outcome.NOT_SUPPORTED, "no security plugin on this cluster: nothing to map")]
+        except TransportError as exc:
+            steps.append(Step(name, Outcome.FAILED, f"security API answered HTTP {exc.status_code}: {_reason(exc)}"))
+            continue
+        outcome = Outcome.UPDATED if added else Outcome.UNCHANGED
+        steps.append(Step(name, outcome, f"{len(arns)} IAM role(s) mapped" + (f", {len(added)} new" if added else "")))
+    return steps
