@@ -7,16 +7,19 @@ from collections.abc import Iterable
 from kafka.admin import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError, for_code
 
+from riskengine.provisioning import topics as provisioning
+from riskengine.settings import KafkaSettings
+
 # Bounds every admin call, so an address that never answers fails fast with a clear error.
 ADMIN_TIMEOUT_MS = 5_000
 
 
 def admin_client(bootstrap_servers: str) -> KafkaAdminClient:
-    return KafkaAdminClient(
-        bootstrap_servers=bootstrap_servers.split(","),
+    """A PLAINTEXT admin client (local tools connect without security settings; see docs/configuration.md)."""
+    return provisioning.admin_client(
+        KafkaSettings(bootstrap_servers=bootstrap_servers),
         client_id="riskengine-local-admin",
-        request_timeout_ms=ADMIN_TIMEOUT_MS,
-        bootstrap_timeout_ms=ADMIN_TIMEOUT_MS,
+        timeout_ms=ADMIN_TIMEOUT_MS,
     )
 
 
