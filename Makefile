@@ -3,11 +3,16 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The CDK CLI, pinned; npx fetches it from the npm registry on first use (Node.js 20+).
+CDK ?= npx --yes aws-cdk@2.1148.1
+ARCH ?= arm64
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install system-deps demo test lint unit integration bench clean
+.PHONY: help install system-deps demo test lint unit integration infra bench api synth layers diff deploy destroy \
+	localstack-up localstack-deploy localstack-bridge localstack-down clean
 
 help:  ## List the targets.
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +28,7 @@ system-deps:  ## Install redis-server (apt) if it is missing.
 demo: install system-deps  ## Run the local demo (embedded Redis + Kafka-protocol broker, 20,000 trades).
 	$(BIN)/riskengine demo
 
-test: install system-deps lint  ## Lint, then run unit and integration tests.
+test: install system-deps lint  ## Lint, then run the unit, integration and infrastructure (CDK) tests.
 	$(BIN)/pytest
 
 lint:  ## ruff (lint + format check).
@@ -36,8 +41,49 @@ unit: install  ## Unit tests only (no servers).
 integration: install system-deps  ## Integration tests (real redis-server and broker on loopback).
 	$(BIN)/pytest tests/integration
 
+infra: install  ## CDK assertions and cdk-nag checks of every stack (no Docker, no AWS credentials).
+	$(BIN)/pytest tests/infra
+
 bench: install system-deps  ## The throughput benchmark (see docs/performance.md).
 	$(BIN)/python benchmarks/throughput.py
 
-clean:  ## Remove the virtualenv and caches.
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+api: install system-deps  ## Serve the ingest and reporting APIs on http://127.0.0.1:8080 with the pipeline.
+	$(BIN)/riskengine api serve
+
+layers: install  ## Build the Lambda layers without Docker and print their sizes (ARCH=arm64|x86_64).
+	$(BIN)/python infra/scripts/build_layers.py --architecture $(ARCH)
+
+synth: install  ## cdk synth of the whole app (layers bundled locally; no Docker, no AWS credentials needed).
+	$(CDK) synth --quiet
+
+diff: install  ## cdk diff against the account in your AWS credentials.
+	$(CDK) diff
+
+deploy: install  ## cdk deploy --all (see docs/deploy.md first).
+	$(CDK) deploy --all
+
+destroy: install  ## cdk destroy --all (see docs/deploy.md, "Teardown").
+	$(CDK) destroy --all
+
+LOCALSTACK := docker compose -f localstack/docker-compose.yml
+LOCALSTACK_URL := http://127.0.0.1:4566
+BRIDGE := $(BIN)/riskengine bridge --endpoint-url $(LOCALSTACK_URL) --bootstrap-servers 127.0.0.1:9092
+
+localstack-up:  ## Start LocalStack 4.14.0, Redis, Kafka, OpenSearch (needs Docker; docs/localstack.md).
+	$(LOCALSTACK) up -d --wait
+
+localstack-deploy: install  ## Deploy the functions to LocalStack, then create the topics and search templates.
+	$(BIN)/python localstack/deploy.py --endpoint-url $(LOCALSTACK_URL)
+
+localstack-bridge: install  ## The four MSK triggers as bridges invoking the LocalStack functions (Ctrl-C stops).
+	$(BRIDGE) --topic crypto-trades --function riskengine-score-trades --group-id riskengine-score-trades & \
+	$(BRIDGE) --topic risk-alerts --function riskengine-dispatch-alerts --group-id riskengine-dispatch-alerts & \
+	$(BRIDGE) --topic risk-analyzed-trades --function riskengine-index-search --group-id riskengine-index-search-analyzed & \
+	$(BRIDGE) --topic risk-alerts --function riskengine-index-search --group-id riskengine-index-search-alerts & \
+	wait
+
+localstack-down:  ## Stop the LocalStack stack and remove its containers and network.
+	$(LOCALSTACK) down -v
+
+clean:  ## Remove the virtualenv, caches and cdk.out.
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis cdk.out

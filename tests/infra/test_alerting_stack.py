@@ -1,0 +1,118 @@
+"""AlertingStack: KMS-encrypted, TLS-only topics; alert e-mails filtered to HIGH and CRITICAL; alarms allowed in."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+from infra_testing import TEST_ACCOUNT, TEST_CONTEXT, TEST_REGION
+
+from riskengine_infra import nag
+from riskengine_infra.config import ContextError, DeploymentConfig
+from riskengine_infra.stacks.alerting import AlertingStack
+
+ENV = cdk.Environment(account=TEST_ACCOUNT, region=TEST_REGION)
+CONTEXT = json.loads((Path(__file__).parents[2] / "cdk.json").read_text())["context"] | TEST_CONTEXT
+EMAILS = {"alert-emails": ["compliance@example.com", "risk@example.com"], "ops-emails": "oncall@example.com"}
+
+
+@dataclass
+class Synthesized:
+    stack: AlertingStack
+    template: Template
+    findings: list[str]
+
+    def topic(self, topic: Any) -> str:
+        return self.stack.get_logical_id(topic.node.default_child)
+
+    def subscriptions(self, topic: Any) -> list[dict[str, Any]]:
+        found = self.template.find_resources("AWS::SNS::Subscription")
+        return [s["Properties"] for s in found.values() if s["Properties"]["TopicArn"] == {"Ref": self.topic(topic)}]
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    app = cdk.App(context=CONTEXT | EMAILS | nag.REPORT_ONLY_CONTEXT, outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    config = DeploymentConfig.from_context(app.node.try_get_context)
+    stack = AlertingStack(app, "riskengine-alerting", config=config, env=ENV)
+    nag.add_checks(app)
+    assembly = app.synth()
+    return Synthesized(stack, Template.from_stack(stack), nag.aws_solutions_findings(assembly, stack))
+
+
+def test_both_topics_are_encrypted_with_a_rotated_key(synthesized: Synthesized) -> None:
+    (key_id,) = synthesized.template.find_resources("AWS::KMS::Key", {"Properties": {"EnableKeyRotation": True}})
+    for name in ("riskengine-alerts", "riskengine-ops"):
+        synthesized.template.has_resource_properties(
+            "AWS::SNS::Topic", {"TopicName": name, "KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}}
+        )
+
+
+def test_both_topics_refuse_publishers_without_tls(synthesized: Synthesized) -> None:
+    policies = synthesized.template.find_resources("AWS::SNS::TopicPolicy")
+    assert len(policies) == 2
+    for policy in policies.values():
+        statement = policy["Properties"]["PolicyDocument"]["Statement"][0]
+        assert statement["Effect"] == "Deny"
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_alert_emails_get_high_and_critical_only(synthesized: Synthesized) -> None:
+    subscriptions = synthesized.subscriptions(synthesized.stack.alerts_topic)
+    assert sorted(s["Endpoint"] for s in subscriptions) == ["compliance@example.com", "risk@example.com"]
+    for subscription in subscriptions:
+        assert subscription["Protocol"] == "email"
+        assert subscription["FilterPolicy"] == {"severity": ["HIGH", "CRITICAL"]}
+
+
+def test_ops_emails_get_every_alarm(synthesized: Synthesized) -> None:
+    (subscription,) = synthesized.subscriptions(synthesized.stack.ops_topic)
+    assert subscription["Endpoint"] == "oncall@example.com"
+    assert "FilterPolicy" not in subscription
+
+
+def test_cloudwatch_alarms_of_this_account_may_publish_to_the_ops_topic(synthesized: Synthesized) -> None:
+    ops = synthesized.topic(synthesized.stack.ops_topic)
+    policy = next(
+        p for p in synthesized.template.find_resources("AWS::SNS::TopicPolicy").values()
+        if p["Properties"]["Topics"] == [{"Ref": ops}]
+    )  # fmt: skip
+    assert {
+        "Action": "sns:Publish",
+        "Condition": {"StringEquals": {"aws:SourceAccount": TEST_ACCOUNT}},
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Resource": {"Ref": ops},
+        "Sid": "CloudWatchAlarmsOfThisAccount",
+    } in policy["Properties"]["PolicyDocument"]["Statement"]
+    (key,) = synthesized.template.find_resources("AWS::KMS::Key").values()
+    grants = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Sid") == "CloudWatchAlarmsPublishToEncryptedTopics"
+    ]
+    assert grants[0]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert grants[0]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+
+
+def test_the_alerts_topic_takes_no_alarms(synthesized: Synthesized) -> None:
+    alerts = synthesized.topic(synthesized.stack.alerts_topic)
+    policy = next(
+        p for p in synthesized.template.find_resources("AWS::SNS::TopicPolicy").values()
+        if p["Properties"]["Topics"] == [{"Ref": alerts}]
+    )  # fmt: skip
+    assert [s["Effect"] for s in policy["Properties"]["PolicyDocument"]["Statement"]] == ["Deny"]
+
+
+def test_an_address_without_at_sign_is_refused() -> None:
+    with pytest.raises(ContextError, match="alert-emails holds addresses that are not e-mail addresses"):
+        DeploymentConfig(alert_emails=("compliance.example.com",)).validate()
+
+
+def test_cdk_nag_finds_nothing_unacknowledged(synthesized: Synthesized) -> None:
+    assert synthesized.findings == []

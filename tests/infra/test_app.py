@@ -1,0 +1,52 @@
+"""The whole CDK app: synthesizes with no AWS credentials and no Docker, every stack passes cdk-nag."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+from infra_testing import TEST_CONTEXT
+
+from app import build
+from riskengine_infra import nag
+
+ROOT = Path(__file__).resolve().parents[2]
+STACKS = ("network", "layers", "alerting", "streaming", "state", "search", "functions", "api", "monitoring")
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, cdk.Stack], cdk.cx_api.CloudAssembly]:
+    """The app as ``cdk synth`` runs it (cdk.json's context), environment-agnostic: no credentials anywhere."""
+    for variable in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION", "AWS_PROFILE", "AWS_ACCESS_KEY_ID"):
+        os.environ.pop(variable, None)
+    context = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"] | TEST_CONTEXT
+    # Report, don't raise: the test below names every finding instead of failing on the first.
+    app = cdk.App(context=context | nag.REPORT_ONLY_CONTEXT, outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    stacks = build(app)
+    return stacks, app.synth()
+
+
+def test_every_concern_is_one_stack_in_the_assembly(synthesized: Any) -> None:
+    stacks, assembly = synthesized
+    assert tuple(stacks) == STACKS
+    assert sorted(s.stack_name for s in assembly.stacks) == sorted(f"riskengine-{name}" for name in STACKS)
+
+
+@pytest.mark.parametrize("concern", STACKS)
+def test_cdk_nag_finds_nothing_unacknowledged(synthesized: Any, concern: str) -> None:
+    stacks, assembly = synthesized
+    assert nag.aws_solutions_findings(assembly, stacks[concern]) == []
+
+
+def test_the_functions_are_wired_to_the_other_stacks(synthesized: Any) -> None:
+    functions = Template.from_stack(synthesized[0]["functions"])
+    mappings = functions.find_resources("AWS::Lambda::EventSourceMapping")
+    topics = sorted(topic for m in mappings.values() for topic in m["Properties"]["Topics"])
+    assert topics == ["crypto-trades", "risk-alerts", "risk-alerts", "risk-analyzed-trades"]
+    for mapping in mappings.values():
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

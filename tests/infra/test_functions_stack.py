@@ -1,0 +1,374 @@
+"""FunctionsStack wired to the real upstream stacks: triggers, environment, least-privilege IAM, cdk-nag.
+
+Expected values that come from another stack (ARNs, endpoints) are that stack's attribute resolved in the
+functions stack after synthesis, i.e. exactly the import the template must hold.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+from standins import Deployment, deployment
+
+from riskengine_infra.config import ContextError, DeploymentConfig
+from riskengine_infra.stacks.functions import service_name
+
+ENGINE = Path(__file__).resolve().parents[2] / "layers" / "riskengine" / "python" / "riskengine"
+FUNCTIONS_DIR = ENGINE.parents[2].parent / "functions"
+FUNCTIONS = ("score_trades", "dispatch_alerts", "index_search", "ingest_trade", "simulate_trades", "report_api")
+TRIGGERS = [
+    ("score_trades", "crypto-trades", "riskengine-score-trades"),
+    ("dispatch_alerts", "risk-alerts", "riskengine-dispatch-alerts"),
+    ("index_search", "risk-analyzed-trades", "riskengine-index-search-analyzed"),
+    ("index_search", "risk-alerts", "riskengine-index-search-alerts"),
+]
+# function -> (topics read, topics written, consumer groups); a trigger's function also writes trigger failures
+KAFKA_ACCESS = {
+    "score_trades": (
+        ["crypto-trades"],
+        ["risk-analyzed-trades", "risk-alerts", "crypto-trades-dlq", "riskengine-trigger-failures"],
+        ["riskengine-score-trades"],
+    ),
+    "dispatch_alerts": (
+        ["risk-alerts"],
+        ["risk-alerts-dlq", "riskengine-trigger-failures"],
+        ["riskengine-dispatch-alerts"],
+    ),
+    "index_search": (
+        ["risk-analyzed-trades", "risk-alerts"],
+        ["risk-search-dlq", "riskengine-trigger-failures"],
+        ["riskengine-index-search-analyzed", "riskengine-index-search-alerts"],
+    ),
+    "ingest_trade": ([], ["crypto-trades"], []),
+    "simulate_trades": ([], ["crypto-trades"], []),
+    "report_api": ([], [], []),
+}
+
+
+@pytest.fixture(scope="module")
+def built() -> Deployment:
+    d = deployment()
+    d.synth()
+    return d
+
+
+@pytest.fixture(scope="module")
+def template(built: Deployment) -> Template:
+    return Template.from_stack(built.functions)
+
+
+def here(d: Deployment, value: Any) -> Any:
+    """A value of any stack as the functions stack's template spells it."""
+    return d.functions.resolve(value)
+
+
+def expected_environment(d: Deployment, name: str) -> dict[str, Any]:
+    kafka = {
+        "KAFKA_BOOTSTRAP_SERVERS": here(d, d.streaming.bootstrap_servers),
+        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "KAFKA_SASL_MECHANISM": "AWS_MSK_IAM",
+    }
+    redis = {"REDIS_URL": here(d, d.state.redis_url), "REDIS_CLUSTER": "true"}
+    search = {
+        "OPENSEARCH_URL": here(d, f"https://{d.search.domain.domain_endpoint}"),
+        "OPENSEARCH_AUTH": "sigv4",
+        "OPENSEARCH_SERVICE": "es",
+    }
+    intake = kafka | redis | {"TRADES_TOPIC": "crypto-trades"}
+    own = {
+        "score_trades": kafka
+        | redis
+        | {
+            "TRADES_TOPIC": "crypto-trades",
+            "ANALYZED_TOPIC": "risk-analyzed-trades",
+            "ALERTS_TOPIC": "risk-alerts",
+            "DEAD_LETTER_TOPIC": "crypto-trades-dlq",
+        },
+        "dispatch_alerts": kafka
+        | redis
+        | {
+            "ALERTS_TOPIC_ARN": here(d, d.alerting.alerts_topic.topic_arn),
+            "DASHBOARD_URL": "",
+            "ALERTS_DEAD_LETTER_TOPIC": "risk-alerts-dlq",
+        },
+        "index_search": kafka
+        | search
+        | {
+            "ANALYZED_TOPIC": "risk-analyzed-trades",
+            "ALERTS_TOPIC": "risk-alerts",
+            "SEARCH_DEAD_LETTER_TOPIC": "risk-search-dlq",
+        },
+        "ingest_trade": intake,
+        "simulate_trades": intake,
+        "report_api": search,
+    }[name]
+    powertools = {
+        "POWERTOOLS_SERVICE_NAME": service_name(name),
+        "POWERTOOLS_METRICS_NAMESPACE": "RiskEngine",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    return powertools | own
+
+
+def function_resource(template: Template, name: str) -> tuple[str, dict[str, Any]]:
+    found = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"FunctionName": f"riskengine-{service_name(name)}"}}
+    )
+    assert len(found) == 1, f"no function riskengine-{service_name(name)}"
+    return next(iter(found.items()))
+
+
+def statements(template: Template, name: str) -> list[dict[str, Any]]:
+    """Every statement of the policies attached to the function's role."""
+    role = function_resource(template, name)[1]["Properties"]["Role"]["Fn::GetAtt"][0]
+    policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}})
+    return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def grants(template: Template, name: str, prefix: str) -> dict[str, list[str]]:
+    """action -> sorted resources (JSON), for the role's actions starting with ``prefix``."""
+    found: dict[str, set[str]] = {}
+    for statement in statements(template, name):
+        for action in (a for a in _listed(statement["Action"]) if a.startswith(prefix)):
+            resources = (json.dumps(r, sort_keys=True) for r in _listed(statement["Resource"]))
+            found.setdefault(action, set()).update(resources)
+    return {action: sorted(resources) for action, resources in found.items()}
+
+
+def dumped(d: Deployment, values: list[Any]) -> list[str]:
+    return sorted({json.dumps(here(d, v), sort_keys=True) for v in values})
+
+
+def mapping(template: Template, topic: str, group: str) -> dict[str, Any]:
+    found = template.find_resources(
+        "AWS::Lambda::EventSourceMapping",
+        {"Properties": {"Topics": [topic], "AmazonManagedKafkaEventSourceConfig": {"ConsumerGroupId": group}}},
+    )
+    assert len(found) == 1, (topic, group)
+    return next(iter(found.values()))["Properties"]
+
+
+# --- the functions -------------------------------------------------------------------------------------------
+
+
+def test_the_stack_exposes_every_function_by_folder_and_its_triggers(built: Deployment) -> None:
+    assert sorted(built.functions.functions) == sorted(FUNCTIONS)
+    assert sorted((t.function, t.topic, t.group) for t in built.functions.triggers) == sorted(TRIGGERS)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_every_function_is_python312_arm64_in_the_vpc_traced_on_both_layers(
+    built: Deployment, template: Template, name: str
+) -> None:
+    props = function_resource(template, name)[1]["Properties"]
+    assert props["Runtime"] == "python3.12"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == "handler.lambda_handler"
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["VpcConfig"]["SecurityGroupIds"] == [here(built, built.network.functions_sg.security_group_id)]
+    assert len(props["VpcConfig"]["SubnetIds"]) == 3  # the private subnets, one per AZ
+    assert len(props["Layers"]) == 2
+    assert "LogGroup" in props["LoggingConfig"]
+
+
+def test_the_layers_are_read_from_ssm_at_each_deployment(template: Template) -> None:
+    parameters = template.to_json()["Parameters"]
+    names = {p["Default"] for p in parameters.values() if p["Type"] == "AWS::SSM::Parameter::Value<String>"}
+    assert {"/riskengine/layers/dependencies", "/riskengine/layers/engine"} <= names
+
+
+@pytest.mark.parametrize(
+    ("name", "memory", "timeout", "reserved"),
+    [
+        ("score_trades", 1769, 120, None),
+        ("dispatch_alerts", 512, 60, None),
+        ("index_search", 512, 60, None),
+        ("simulate_trades", 512, 60, None),
+        ("ingest_trade", 512, 29, 50),
+        ("report_api", 512, 29, 50),
+    ],
+)
+def test_sizing_comes_from_the_context(
+    template: Template, name: str, memory: int, timeout: int, reserved: int | None
+) -> None:
+    props = function_resource(template, name)[1]["Properties"]
+    assert props["MemorySize"] == memory
+    assert props["Timeout"] == timeout
+    assert props.get("ReservedConcurrentExecutions") == reserved
+
+
+def test_each_function_logs_to_its_own_group_kept_for_the_retention(template: Template) -> None:
+    groups = template.find_resources("AWS::Logs::LogGroup")
+    assert len(groups) == len(FUNCTIONS)
+    assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {30}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_the_environment_is_exactly_what_the_engine_reads(built: Deployment, template: Template, name: str) -> None:
+    props = function_resource(template, name)[1]["Properties"]
+    assert props["Environment"]["Variables"] == expected_environment(built, name)
+
+
+def test_every_variable_set_is_read_by_the_engine(built: Deployment) -> None:
+    """Guards against a typo: each name appears, quoted, in the engine's code (Powertools reads its own)."""
+    sources = "\n".join(path.read_text(encoding="utf-8") for path in ENGINE.rglob("*.py"))
+    names = {name for f in FUNCTIONS for name in expected_environment(built, f) if not name.startswith("POWERTOOLS_")}
+    assert sorted(name for name in names if not re.search(rf"[\"']{name}[\"']", sources)) == []
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_the_service_name_is_the_one_the_handler_reports_metrics_under(name: str) -> None:
+    handler = (FUNCTIONS_DIR / name / "handler.py").read_text(encoding="utf-8")
+    assert f'powertools("{service_name(name)}")' in handler
+
+
+# --- triggers ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "topic", "group"), TRIGGERS)
+def test_every_trigger_retries_bisects_reports_item_failures_and_dead_letters_to_kafka(
+    built: Deployment, template: Template, name: str, topic: str, group: str
+) -> None:
+    props = mapping(template, topic, group)
+    assert props["EventSourceArn"] == here(built, built.streaming.cluster_arn)
+    assert props["FunctionName"] == {"Ref": function_resource(template, name)[0]}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BisectBatchOnFunctionError"] is True
+    assert props["MaximumRetryAttempts"] == 10
+    assert props["DestinationConfig"] == {"OnFailure": {"Destination": "kafka://riskengine-trigger-failures"}}
+    assert props["ProvisionedPollerConfig"] == {"MinimumPollers": 1, "MaximumPollers": 4}
+    assert props["BatchSize"] == 500
+    assert props["MaximumBatchingWindowInSeconds"] == 1
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+
+
+def test_the_simulator_ticks_every_minute(template: Template) -> None:
+    simulate = function_resource(template, "simulate_trades")[0]
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "rate(1 minute)",
+            "State": "ENABLED",
+            "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [simulate, "Arn"]}})],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com", "FunctionName": Match.any_value()},
+    )
+
+
+# --- IAM -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_kafka_access_is_scoped_to_the_cluster_and_the_function_s_topics_and_groups(
+    built: Deployment, template: Template, name: str
+) -> None:
+    reads, writes, groups = KAFKA_ACCESS[name]
+    streaming = built.streaming
+    expected: dict[str, list[str]] = {}
+    if reads or writes:
+        cluster = ["Connect", "DescribeCluster"] + (["DescribeClusterDynamicConfiguration"] if groups else [])
+        expected |= {f"kafka-cluster:{action}": dumped(built, [streaming.cluster_arn]) for action in cluster}
+        expected["kafka-cluster:WriteData"] = dumped(built, [streaming.topic_arn(t) for t in writes])
+        expected["kafka-cluster:DescribeTopic"] = dumped(built, [streaming.topic_arn(t) for t in [*reads, *writes]])
+    if reads:
+        expected["kafka-cluster:ReadData"] = dumped(built, [streaming.topic_arn(t) for t in reads])
+    if groups:
+        expected["kafka-cluster:AlterGroup"] = expected["kafka-cluster:DescribeGroup"] = dumped(
+            built, [streaming.group_arn(g) for g in groups]
+        )
+    assert grants(template, name, "kafka-cluster:") == expected
+
+
+def test_only_dispatch_alerts_publishes_to_sns_and_only_to_the_alerts_topic(
+    built: Deployment, template: Template
+) -> None:
+    alerts_topic = {"sns:Publish": dumped(built, [built.alerting.alerts_topic.topic_arn])}
+    for name in FUNCTIONS:
+        assert grants(template, name, "sns:") == (alerts_topic if name == "dispatch_alerts" else {}), name
+
+
+def test_only_index_search_and_report_api_reach_opensearch(template: Template) -> None:
+    for name in FUNCTIONS:
+        assert bool(grants(template, name, "es:")) == (name in ("index_search", "report_api")), name
+
+
+def test_the_only_resource_star_is_x_ray(template: Template) -> None:
+    for name in FUNCTIONS:
+        for statement in statements(template, name):
+            if "*" in _listed(statement["Resource"]):
+                assert sorted(statement["Action"]) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], statement
+
+
+def test_the_roles_carry_only_lambda_s_managed_policies(template: Template) -> None:
+    for role in template.find_resources("AWS::IAM::Role").values():
+        policies = set(re.findall(r"policy/service-role/(\w+)", json.dumps(role["Properties"]["ManagedPolicyArns"])))
+        assert policies <= {
+            "AWSLambdaBasicExecutionRole",
+            "AWSLambdaVPCAccessExecutionRole",
+            "AWSLambdaMSKExecutionRole",
+        }
+
+
+# --- checks ------------------------------------------------------------------------------------------------------
+
+
+def test_cdk_nag_leaves_nothing_unacknowledged(built: Deployment) -> None:
+    assert built.findings(built.functions) == []
+    assert built.findings(built.layers) == []
+
+
+def test_architecture_trigger_and_log_settings_follow_the_context() -> None:
+    trigger = {
+        "batch_size": 100,
+        "batching_window_s": 5,
+        "min_pollers": 2,
+        "max_pollers": 8,
+        "retry_attempts": 3,
+        "starting_position": "LATEST",
+    }
+    d = deployment({"architecture": "x86_64", "trigger": trigger, "log-retention-days": 90})
+    template = Template.from_stack(d.functions)
+    for resource in template.find_resources("AWS::Lambda::Function").values():
+        assert resource["Properties"]["Architectures"] == ["x86_64"]
+    props = mapping(template, "crypto-trades", "riskengine-score-trades")
+    assert props["BatchSize"] == 100
+    assert props["MaximumBatchingWindowInSeconds"] == 5
+    assert props["StartingPosition"] == "LATEST"
+    assert props["ProvisionedPollerConfig"] == {"MinimumPollers": 2, "MaximumPollers": 8}
+    assert props["MaximumRetryAttempts"] == 3
+    assert {g["Properties"]["RetentionInDays"] for g in template.find_resources("AWS::Logs::LogGroup").values()} == {90}
+
+
+def test_with_a_replication_group_the_auth_token_reaches_redis_url_at_deploy_time() -> None:
+    d = deployment({"cache-mode": "replication-group"})
+    template = Template.from_stack(d.functions)
+    variables = function_resource(template, "score_trades")[1]["Properties"]["Environment"]["Variables"]
+    assert "{{resolve:secretsmanager:" in json.dumps(variables["REDIS_URL"])
+    assert d.findings(d.functions) == []
+
+
+def test_dashboard_url_reaches_dispatch_alerts_and_must_be_https() -> None:
+    d = deployment({"dashboard-url": "https://compliance.example.com/"})
+    variables = function_resource(Template.from_stack(d.functions), "dispatch_alerts")[1]["Properties"]["Environment"]
+    assert variables["Variables"]["DASHBOARD_URL"] == "https://compliance.example.com/"
+    with pytest.raises(ContextError, match="dashboard-url must be empty or an https:// URL"):
+        DeploymentConfig.from_context({"dashboard-url": "http://compliance.example.com"}.get)
+
+
+@pytest.mark.parametrize("name", ["index_search", "report_api"])
+def test_the_roles_fgac_maps_have_the_fixed_names_the_search_stack_expects(template: Template, name: str) -> None:
+    role_id = function_resource(template, name)[1]["Properties"]["Role"]["Fn::GetAtt"][0]
+    role = template.find_resources("AWS::IAM::Role")[role_id]
+    assert role["Properties"]["RoleName"] == f"riskengine-{name.replace('_', '-')}"

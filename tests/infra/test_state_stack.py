@@ -1,0 +1,137 @@
+"""StateStack: ElastiCache serverless or a cluster-mode replication group, TLS, KMS, and the AUTH token secret."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+from infra_testing import TEST_ACCOUNT, TEST_CONTEXT, TEST_REGION
+
+from riskengine_infra import nag
+from riskengine_infra.config import ContextError, DeploymentConfig
+from riskengine_infra.stacks.network import NetworkStack
+from riskengine_infra.stacks.state import StateStack
+
+ENV = cdk.Environment(account=TEST_ACCOUNT, region=TEST_REGION)
+CONTEXT = json.loads((Path(__file__).parents[2] / "cdk.json").read_text())["context"] | TEST_CONTEXT
+VARIANTS = {
+    "serverless": {"cache-mode": "serverless", "cache-engine": "valkey"},
+    "replication-group": {"cache-mode": "replication-group", "cache-engine": "redis", "cache-shards": 3},
+}
+
+
+@dataclass
+class Synthesized:
+    config: DeploymentConfig
+    stack: StateStack
+    network: NetworkStack
+    template: Template
+    findings: list[str]
+
+    def key(self) -> str:
+        (key_id,) = self.template.find_resources("AWS::KMS::Key", {"Properties": {"EnableKeyRotation": True}})
+        return key_id
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def synthesized(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    context = CONTEXT | VARIANTS[request.param] | nag.REPORT_ONLY_CONTEXT
+    app = cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    config = DeploymentConfig.from_context(app.node.try_get_context)
+    network = NetworkStack(app, "riskengine-network", config=config, env=ENV)
+    stack = StateStack(app, "riskengine-state", config=config, network=network, env=ENV)
+    nag.add_checks(app)
+    assembly = app.synth()
+    return Synthesized(config, stack, network, Template.from_stack(stack), nag.aws_solutions_findings(assembly, stack))
+
+
+def test_the_serverless_cache_is_valkey_in_the_private_subnets_with_its_key(synthesized: Synthesized) -> None:
+    if synthesized.config.cache_mode != "serverless":
+        synthesized.template.resource_count_is("AWS::ElastiCache::ServerlessCache", 0)
+        return
+    stack = synthesized.stack
+    synthesized.template.has_resource_properties(
+        "AWS::ElastiCache::ServerlessCache",
+        {
+            "ServerlessCacheName": "riskengine-cache",
+            "Engine": "valkey",
+            "MajorEngineVersion": "8",
+            "KmsKeyId": {"Ref": synthesized.key()},
+            "SecurityGroupIds": [stack.resolve(synthesized.network.cache_sg.security_group_id)],
+            "SubnetIds": Match.any_value(),
+        },
+    )
+    assert stack.resolve(stack.redis_url) == {
+        "Fn::Join": [
+            "",
+            [
+                "rediss://",
+                {"Fn::GetAtt": ["Cache", "Endpoint.Address"]},
+                ":",
+                {"Fn::GetAtt": ["Cache", "Endpoint.Port"]},
+            ],
+        ]
+    }
+    assert stack.resolve(stack.cache_arn) == {"Fn::GetAtt": ["Cache", "ARN"]}
+    assert stack.redis_secret is None
+    assert stack.authenticated_redis_url() == stack.redis_url
+    synthesized.template.resource_count_is("AWS::SecretsManager::Secret", 0)
+
+
+def test_the_replication_group_is_cluster_mode_multi_az_encrypted_and_authenticated(synthesized: Synthesized) -> None:
+    if synthesized.config.cache_mode != "replication-group":
+        synthesized.template.resource_count_is("AWS::ElastiCache::ReplicationGroup", 0)
+        return
+    (secret_id,) = synthesized.template.find_resources("AWS::SecretsManager::Secret")
+    synthesized.template.has_resource_properties(
+        "AWS::ElastiCache::ReplicationGroup",
+        {
+            "ReplicationGroupId": "riskengine-cache",
+            "Engine": "redis",
+            "CacheParameterGroupName": "default.redis7.cluster.on",
+            "NumNodeGroups": 3,
+            "ReplicasPerNodeGroup": 1,
+            "AutomaticFailoverEnabled": True,
+            "MultiAZEnabled": True,
+            "Port": 6379,
+            "AtRestEncryptionEnabled": True,
+            "KmsKeyId": {"Ref": synthesized.key()},
+            "TransitEncryptionEnabled": True,
+            "TransitEncryptionMode": "required",
+            "AuthToken": {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]]},
+            "SecurityGroupIds": [synthesized.stack.resolve(synthesized.network.cache_sg.security_group_id)],
+        },
+    )
+    synthesized.template.has_resource_properties(
+        "AWS::SecretsManager::Secret",
+        {
+            "GenerateSecretString": {"ExcludePunctuation": True, "PasswordLength": 64},
+            "KmsKeyId": {"Fn::GetAtt": [synthesized.key(), "Arn"]},
+        },
+    )
+    stack = synthesized.stack
+    assert stack.redis_secret is not None
+    url = stack.resolve(stack.authenticated_redis_url())
+    assert url["Fn::Join"][1][:3] == ["rediss://:{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}@"]
+    assert stack.resolve(stack.redis_url)["Fn::Join"][1][1] == {
+        "Fn::GetAtt": ["Cache", "ConfigurationEndPoint.Address"]
+    }
+
+
+def test_both_modes_speak_cluster_mode_and_rotate_their_key(synthesized: Synthesized) -> None:
+    assert synthesized.stack.redis_cluster is True
+    assert synthesized.stack.cache_name == "riskengine-cache"
+    synthesized.template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_a_replication_group_without_replicas_is_refused() -> None:
+    with pytest.raises(ContextError, match="cache-replicas must be >= 1"):
+        DeploymentConfig(cache_mode="replication-group", cache_replicas=0).validate()
+
+
+def test_cdk_nag_finds_nothing_unacknowledged(synthesized: Synthesized) -> None:
+    assert synthesized.findings == []
