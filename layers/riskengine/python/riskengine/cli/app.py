@@ -11,6 +11,7 @@ from rich.console import Console
 from riskengine import __version__
 from riskengine.cli import render
 from riskengine.cli.api import app as api_app
+from riskengine.cli.bridge import bridge
 from riskengine.cli.options import BootstrapServers, OpenSearchUrl, RedisUrl
 from riskengine.cli.search import search_app
 
@@ -23,6 +24,7 @@ app = typer.Typer(
 console = Console(stderr=True)
 app.add_typer(search_app, name="search")
 app.add_typer(api_app, name="api")
+app.command()(bridge)
 
 
 def _version(value: bool) -> None:
