@@ -26,10 +26,8 @@ from riskengine_infra.stacks import (
 )
 
 
-def build(app: cdk.App) -> dict[str, cdk.Stack]:
-    """Every stack of the deployment, wired together; returned by concern for tests and tools."""
-    config = DeploymentConfig.from_context(app.node.try_get_context)
-    env = cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"))
+def build_foundation(app: cdk.App, config: DeploymentConfig, env: cdk.Environment) -> dict[str, cdk.Stack]:
+    """The stacks up to and including the functions, wired together (the api and monitoring stacks use them)."""
     p = config.prefix
     network = NetworkStack(app, f"{p}-network", config=config, env=env)
     layers = LayersStack(app, f"{p}-layers", config=config, env=env)
@@ -49,21 +47,6 @@ def build(app: cdk.App) -> dict[str, cdk.Stack]:
         alerting=alerting,
         env=env,
     )
-    api = ApiStack(app, f"{p}-api", config=config, functions=functions, env=env)
-    monitoring = MonitoringStack(
-        app,
-        f"{p}-monitoring",
-        config=config,
-        functions=functions,
-        streaming=streaming,
-        state=state,
-        search=search,
-        alerting=alerting,
-        env=env,
-    )
-    for stack in (network, layers, alerting, streaming, state, search, functions, api, monitoring):
-        cdk.Tags.of(stack).add("application", p)
-    nag.add_checks(app)  # cdk-nag's AwsSolutions pack: an unacknowledged finding fails the synth
     return {
         "network": network,
         "layers": layers,
@@ -72,9 +55,31 @@ def build(app: cdk.App) -> dict[str, cdk.Stack]:
         "state": state,
         "search": search,
         "functions": functions,
-        "api": api,
-        "monitoring": monitoring,
     }
+
+
+def build(app: cdk.App) -> dict[str, cdk.Stack]:
+    """Every stack of the deployment, wired together; returned by concern for tests and tools."""
+    config = DeploymentConfig.from_context(app.node.try_get_context)
+    env = cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"))
+    stacks = build_foundation(app, config, env)
+    p = config.prefix
+    stacks["api"] = ApiStack(app, f"{p}-api", config=config, functions=stacks["functions"], env=env)
+    stacks["monitoring"] = MonitoringStack(
+        app,
+        f"{p}-monitoring",
+        config=config,
+        functions=stacks["functions"],
+        streaming=stacks["streaming"],
+        state=stacks["state"],
+        search=stacks["search"],
+        alerting=stacks["alerting"],
+        env=env,
+    )
+    for stack in stacks.values():
+        cdk.Tags.of(stack).add("application", p)
+    nag.add_checks(app)  # cdk-nag's AwsSolutions pack: an unacknowledged finding fails the synth
+    return stacks
 
 
 if __name__ == "__main__":

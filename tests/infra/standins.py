@@ -1,7 +1,6 @@
 """The deployment the layers, functions, api and monitoring tests start from.
 
-While the network, alerting, streaming, state and search stacks were being written, this module held stand-ins
-with their attributes; the real stacks replaced them. :func:`deployment` wires them as ``infra/app.py`` does, from
+:func:`deployment` wires the real stacks with ``infra/app.py``'s own ``build_foundation``, from
 ``cdk.json``'s context plus the test's overrides, in the test account and region, with bundling skipped and
 cdk-nag 3 reporting (not raising) its findings, which :func:`findings` reads back after synthesis.
 """
@@ -16,6 +15,7 @@ from typing import Any
 import aws_cdk as cdk
 from infra_testing import TEST_ACCOUNT, TEST_CONTEXT, TEST_REGION
 
+from app import build_foundation
 from riskengine_infra import nag
 from riskengine_infra.config import DeploymentConfig
 from riskengine_infra.stacks.alerting import AlertingStack
@@ -60,23 +60,4 @@ def deployment(context: dict[str, Any] | None = None) -> Deployment:
     """Every stack up to the functions stack; ``context`` overrides cdk.json (kebab-case keys)."""
     app = cdk.App(context=CONTEXT | TEST_CONTEXT | nag.REPORT_ONLY_CONTEXT | (context or {}))
     config = DeploymentConfig.from_context(app.node.try_get_context)
-    p = config.prefix
-    network = NetworkStack(app, f"{p}-network", config=config, env=ENV)
-    layers = LayersStack(app, f"{p}-layers", config=config, env=ENV)
-    alerting = AlertingStack(app, f"{p}-alerting", config=config, env=ENV)
-    streaming = StreamingStack(app, f"{p}-streaming", config=config, network=network, layers=layers, env=ENV)
-    state = StateStack(app, f"{p}-state", config=config, network=network, env=ENV)
-    search = SearchStack(app, f"{p}-search", config=config, network=network, layers=layers, env=ENV)
-    functions = FunctionsStack(
-        app,
-        f"{p}-functions",
-        config=config,
-        network=network,
-        layers=layers,
-        streaming=streaming,
-        state=state,
-        search=search,
-        alerting=alerting,
-        env=ENV,
-    )
-    return Deployment(app, config, network, layers, alerting, streaming, state, search, functions)
+    return Deployment(app, config, **build_foundation(app, config, ENV))  # type: ignore[arg-type]
