@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from riskengine.observability import powertools
+from riskengine.provisioning.custom_resource import provisions
 from riskengine.search import SearchConfig, default_client
 from riskengine.search.dashboards import dashboards_auth
 from riskengine.search.provision import ProvisionOptions, physical_resource_id, provision
@@ -23,12 +24,9 @@ logger, _metrics, tracer = powertools("provision-search")
 @tracer.capture_lambda_handler(capture_response=False)
 @logger.inject_lambda_context
 def on_event(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request_type = event.get("RequestType")
-    logger.info("custom resource request", extra={"request_type": request_type})
-    if request_type == "Delete":
+    logger.info("custom resource request", extra={"request_type": event.get("RequestType")})
+    if not provisions(event):
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
-    if request_type not in ("Create", "Update"):
-        raise ValueError(f"RequestType must be Create, Update or Delete, got {request_type!r}")
     config = SearchConfig.from_env()
     options = ProvisionOptions.from_resource_properties(event.get("ResourceProperties", {}))
     report = provision(

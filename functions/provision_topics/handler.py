@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from riskengine.errors import ConfigurationError
 from riskengine.observability import powertools
 from riskengine.provisioning import admin_client, provision_topics, specs_from_resource_properties
+from riskengine.provisioning.custom_resource import provisions
 from riskengine.settings import Settings
 
 logger, _metrics, tracer = powertools("provision-topics")
@@ -28,12 +29,9 @@ PHYSICAL_RESOURCE_ID = "riskengine-kafka-topics"
 @tracer.capture_lambda_handler(capture_response=False)
 @logger.inject_lambda_context
 def on_event(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request_type = event.get("RequestType")
-    logger.info("custom resource request", extra={"request_type": request_type})
-    if request_type == "Delete":
+    logger.info("custom resource request", extra={"request_type": event.get("RequestType")})
+    if not provisions(event):
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
-    if request_type not in ("Create", "Update"):
-        raise ValueError(f"RequestType must be Create, Update or Delete, got {request_type!r}")
     properties = event.get("ResourceProperties", {})
     bootstrap_servers = str(properties.get("bootstrapServers") or "")
     if not bootstrap_servers:

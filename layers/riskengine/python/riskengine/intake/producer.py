@@ -17,6 +17,7 @@ from kafka.errors import KafkaError
 from riskengine.codec import TRADES_SUBJECT, AvroCodec, registry_from_env
 from riskengine.errors import SinkError
 from riskengine.settings import Settings
+from riskengine.sinks.kafka import unacknowledged
 
 __all__ = ["DEFAULT_TIMEOUT_S", "TradeProducer", "default_trade_producer"]
 
@@ -60,7 +61,7 @@ class TradeProducer:
             self._producer.flush(timeout=self._timeout_s)
         except KafkaError as exc:
             raise SinkError(f"writing {len(trades)} trades to {self.topic} failed: {exc}") from exc
-        failures = [future.exception for future in futures if not future.is_done or future.failed()]
+        failures = [future.exception for future in futures if unacknowledged(future)]
         if failures:
             raise SinkError(f"{len(failures)} of {len(trades)} writes to {self.topic} failed; first: {failures[0]!r}")
 

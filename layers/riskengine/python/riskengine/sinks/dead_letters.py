@@ -16,6 +16,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from riskengine.sinks.base import DeadLetter
+from riskengine.sinks.kafka import unacknowledged
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class DeadLetterWriter:
                 failed.append(letter)
         with contextlib.suppress(KafkaError):  # the futures below say which letters made it
             producer.flush(timeout=self._flush_timeout_s)
-        failed.extend(letter for letter, future in sent if not future.is_done or future.failed())
+        failed.extend(letter for letter, future in sent if unacknowledged(future))
         return failed
 
     def close(self) -> None:

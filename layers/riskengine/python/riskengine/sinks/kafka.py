@@ -44,7 +44,7 @@ class KafkaSink:
             self._producer.flush(timeout=self._flush_timeout_s)
         except KafkaError as exc:
             raise SinkError(f"Kafka flush failed: {exc}") from exc
-        failures = [f.exception for f in pending if not f.is_done or f.failed()]
+        failures = [f.exception for f in pending if unacknowledged(f)]
         if failures:
             raise SinkError(f"{len(failures)} of {len(pending)} Kafka writes failed; first: {failures[0]!r}")
 
@@ -57,3 +57,8 @@ class KafkaSink:
         except KafkaError as exc:
             raise SinkError(f"cannot send to {topic}: {exc}") from exc
         self._pending.append(future)
+
+
+def unacknowledged(future: Any) -> bool:
+    """A send's future after ``flush``: still pending (flush timed out) or failed means not durable."""
+    return not future.is_done or future.failed()
