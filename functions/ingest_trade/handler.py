@@ -112,7 +112,8 @@ def post_trades(
 ) -> AcceptedTrades:
     if not sent_as_json(app.current_event):  # the body accepts any value, a parsed form included
         raise NotJsonBody
-    records = checked_trades(body.trades(), _now_ms(), _settings().max_future_skew_ms)
+    settings = _settings()
+    records = checked_trades(body.trades(), _now_ms(), settings.max_future_skew_ms, settings.max_trade_age_ms)
     producer = default_trade_producer()
     producer.send(records)
     logger.info("trades accepted", extra={"count": len(records)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,11 @@ import redis
 from riskengine import ENGINE_VERSION
 from riskengine.codec import AvroCodec, FixedIdRegistry
 from riskengine.local import EmbeddedRedis
+from riskengine.local.bridge import LOCAL_CLUSTER_ARN, load_handler
+from riskengine.local.environment import handler_environment
+from riskengine.local.paths import function_handler
 from riskengine.model import SourceRecord
+from riskengine.msk import build_event
 from riskengine.pipeline import BatchProcessor
 from riskengine.runtime import build_engine
 from riskengine.settings import Settings
@@ -76,6 +81,16 @@ MIXED: list[tuple[bytes | None, str | None, str | None]] = [
     (avro(trade("future", at=NOW - BASE_TS + 300_001)), "timestamp_in_future", None),
     (avro(trade("bad-symbol", symbol="BTCUSDT", at=3_000)), "bad_symbol", None),
     (avro(trade("ok-large", user="U4", quantity=20.0, price=50_000.0, at=4_000)), None, "ok-large"),
+    # What slipped through before: a timestamp in seconds, a 10,000-character userId, an infinite
+    # quantity x price, and a copy of ok-1 whose content differs (the first copy's result stands).
+    (avro(trade("in-seconds", at=0) | {"timestamp": BASE_TS // 1_000}), "timestamp_too_old", None),
+    (avro(trade("long-user", user="U" * 10_000, at=4_000)), "field_too_long", None),
+    (
+        avro(trade("overflow", at=4_000) | {"quantity": 1e300, "price": 1e300, "notional": 5e5}),
+        "product_not_finite",
+        None,
+    ),
+    (avro(trade("ok-1", quantity=3.0, at=0)), "conflicting_duplicate", None),
 ]
 
 
@@ -138,6 +153,10 @@ def test_dead_letter_details_tell_the_producer_what_to_fix(processor: BatchProce
     assert "in the future" in details["timestamp_in_future"]
     assert "0xde" in details["bad_magic_byte"]
     assert "BTCUSDT" in details["bad_symbol"]
+    assert "seconds" in details["timestamp_too_old"]
+    assert "10000" in details["field_too_long"].replace(",", "") and "'userId'" in details["field_too_long"]
+    assert "overflows" in details["product_not_finite"]
+    assert "ok-1" in details["conflicting_duplicate"] and "partition 0, offset 500" in details["conflicting_duplicate"]
 
 
 def test_positions_in_the_dead_letter_headers_match_the_source_records(processor: BatchProcessor) -> None:
@@ -156,13 +175,20 @@ def test_positions_in_the_dead_letter_headers_match_the_source_records(processor
         (b"1", b"509"),
         (b"0", b"510"),
         (b"1", b"511"),
+        (b"1", b"513"),
+        (b"0", b"514"),
+        (b"1", b"515"),
+        (b"0", b"516"),
     }
 
 
 def test_a_batch_of_only_bad_records_is_acknowledged_and_touches_no_window(
     processor: BatchProcessor, redis_client: redis.Redis
 ) -> None:
-    bad = [r for r, (_, reason, _) in zip(_records(), MIXED, strict=True) if reason]
+    # A conflicting copy is only bad next to its first copy: alone, it is a trade like any other.
+    bad = [
+        r for r, (_, reason, _) in zip(_records(), MIXED, strict=True) if reason not in (None, "conflicting_duplicate")
+    ]
     outcome = processor.process(bad)
     assert outcome.failure is None
     assert outcome.response() == {"batchItemFailures": []}
@@ -170,3 +196,30 @@ def test_a_batch_of_only_bad_records_is_acknowledged_and_touches_no_window(
     assert sum(outcome.dead_letters.values()) == len(bad)
     assert _sink(processor).analyzed == []
     assert redis_client.keys("*") == []
+
+
+def test_a_pair_quoted_in_btc_reaches_large_order_with_its_usd_notional_from_the_trigger_event(
+    redis_client: redis.Redis, redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
+    # ETH/BTC: price in BTC, notional in USD (0.05 BTC x 100 ETH = 5 BTC, about $300,000), above
+    # ETH's $250,000 threshold. Fed to the real handler as an MSK trigger event.
+    eth_btc = trade("eth-btc", user="U-Q", quantity=100.0, price=0.05, at=1_000) | {
+        "symbol": "ETH/BTC",
+        "baseAsset": "ETH",
+        "quoteAsset": "BTC",
+        "notional": 300_000.0,
+    }
+    small = eth_btc | {"tradeId": "eth-btc-small", "quantity": 1.0, "notional": 3_000.0, "timestamp": BASE_TS + 2_000}
+    records = [
+        SourceRecord("crypto-trades", 0, i, t["timestamp"], b"U-Q", avro(t)) for i, t in enumerate((eth_btc, small))
+    ]
+    env = {"REDIS_URL": redis_server.url, "RISKENGINE_SINK": f"jsonl:{tmp_path}"}
+    with handler_environment(env):
+        response = load_handler(function_handler("score_trades"))(build_event(records, cluster_arn=LOCAL_CLUSTER_ARN))
+    assert response == {"batchItemFailures": []}
+    assert (tmp_path / "rejected.jsonl").read_text() == ""
+    (alert,) = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    assert (alert["patternType"], alert["triggeredEvents"], alert["symbol"]) == ("LARGE_ORDER", ["eth-btc"], "ETH/BTC")
+    assert alert["metrics"] == {"notionalUsd": 300_000.0, "thresholdUsd": 250_000.0}
+    analyzed = {json.loads(line)["originalTrade"]["tradeId"] for line in (tmp_path / "analyzed.jsonl").open()}
+    assert analyzed == {"eth-btc", "eth-btc-small"}

@@ -80,7 +80,7 @@ def volume_spike() -> Scenario:
         trade(f"VS{i}", user="U-VS", symbol="ETH/USDT", quantity=n / 2_000, price=2_000.0, at=i * 30_000)
         for i, n in enumerate(notionals)
     ]
-    return Scenario("VOLUME_SPIKE", "VOLUME_SPIKE@1", trades, ["VS0", "VS1", "VS2"], "rk:v1:{u:U-VS}", "VS2")
+    return Scenario("VOLUME_SPIKE", "VOLUME_SPIKE@1", trades, ["VS0", "VS1", "VS2"], "rk:v2:{u:U-VS}", "VS2")
 
 
 def wash_trading() -> Scenario:
@@ -89,7 +89,7 @@ def wash_trading() -> Scenario:
         trade("WT1", user="U-WT", symbol="SOL/USDT", side="SELL", quantity=10.5, price=150.0, at=10_000),
         trade("WT2", user="U-WT", symbol="SOL/USDT", side="BUY", quantity=10.0, price=150.0, at=20_000),
     ]
-    return Scenario("WASH_TRADING", "WASH_TRADING@1", trades, ["WT0", "WT1", "WT2"], "rk:v1:{u:U-WT}:s:SOL/USDT", "WT2")
+    return Scenario("WASH_TRADING", "WASH_TRADING@1", trades, ["WT0", "WT1", "WT2"], "rk:v2:{u:U-WT}:s:SOL/USDT", "WT2")
 
 
 def flash_crash() -> Scenario:
@@ -107,7 +107,7 @@ def flash_crash() -> Scenario:
         for i in range(15)
     ]
     return Scenario(
-        "FLASH_CRASH", "FLASH_CRASH@1", trades, [f"FC{i:02d}" for i in range(10)], "rk:v1:{se:ADA/USDT@KRAKEN}", "FC09"
+        "FLASH_CRASH", "FLASH_CRASH@1", trades, [f"FC{i:02d}" for i in range(10)], "rk:v2:{se:ADA/USDT@KRAKEN}", "FC09"
     )
 
 
@@ -115,7 +115,7 @@ def rapid_burst() -> Scenario:
     trades = [
         trade(f"RB{i:02d}", user="U-RB", symbol="DOT/USDT", quantity=1.0, price=7.0, at=i * 200) for i in range(30)
     ]
-    return Scenario("RAPID_BURST", "RAPID_BURST@1", trades, [f"RB{i:02d}" for i in range(21)], "rk:v1:{u:U-RB}", "RB20")
+    return Scenario("RAPID_BURST", "RAPID_BURST@1", trades, [f"RB{i:02d}" for i in range(21)], "rk:v2:{u:U-RB}", "RB20")
 
 
 SEQUENCE_SCENARIOS = [volume_spike, wash_trading, flash_crash, rapid_burst]
@@ -199,7 +199,7 @@ def test_large_order_alerts_at_the_threshold_and_not_below(feed: Feed) -> None:
     assert alert["rule"] == "LARGE_ORDER@1"
     assert alert["triggeredEvents"] == ["LO-at"]
     assert alert["metrics"] == {"notionalUsd": 500_000.0, "thresholdUsd": 500_000.0}
-    assert alert["alertId"] == alert_id("LARGE_ORDER", "rk:v1:{u:U-LO}", ("LO-at",))
+    assert alert["alertId"] == alert_id("LARGE_ORDER", "rk:v2:{u:U-LO}", ("LO-at",))
     assert feed.analyzed("LO-at")["triggeredPatterns"] == ["LARGE_ORDER"]
     assert feed.analyzed("LO-below")["triggeredPatterns"] == []
 
@@ -244,49 +244,78 @@ def test_an_out_of_order_arrival_within_lateness_is_placed_by_event_time(feed: F
     assert alert["timestamp"] == BASE_TS + 4_000
     late_sell = feed.analyzed("S@2s")
     assert late_sell["lateEvent"] is False
-    # Across batches the SELL completes the match on arrival; inside one batch (processed in
-    # event-time order) the last evidence trade in event time does.
-    completing = "S@2s" if batched != "one batch" else "B@4s"
-    assert alert["alertId"] in feed.analyzed(completing)["alertIds"]
-    assert [t for t in ("B@0", "S@2s", "B@4s") if feed.analyzed(t)["alertIds"]] == [completing]
+    # Trades are judged one at a time in arrival order, however they are batched: the SELL,
+    # arriving last, completes the match.
+    assert [t for t in ("B@0", "S@2s", "B@4s") if feed.analyzed(t)["alertIds"]] == ["S@2s"]
+    assert late_sell["alertIds"] == [alert["alertId"]]
 
 
-@pytest.mark.parametrize(("behind_ms", "late"), [(5_000, False), (5_001, True)])
-def test_lateness_boundary_is_5_seconds_inclusive(
+def _in_window(client: redis.Redis, key: str, trade_id: str) -> bool:
+    """Whether a window holds the trade (a member's second field is the trade id)."""
+    return any(member.split(b"\x1f")[1] == trade_id.encode() for member in client.zrange(key, 0, -1))
+
+
+@pytest.mark.parametrize(("behind_ms", "late"), [(10_000, False), (10_001, True)])
+def test_user_lateness_is_10_seconds_behind_the_second_newest_trade(
     feed: Feed, redis_client: redis.Redis, behind_ms: int, late: bool
 ) -> None:
-    feed.send(trade("first", user="U-LB", at=100_000))
+    # The watermark is the second-newest event time: the newest (stamped far ahead) does not move it.
+    feed.send(trade("first", user="U-LB", at=100_000), trade("ahead", user="U-LB", at=400_000))
     outcome = feed.send(trade("straggler", user="U-LB", at=100_000 - behind_ms))
     assert outcome.late_trades == int(late)
     assert feed.analyzed("straggler")["lateEvent"] is late
-    members = redis_client.zrange("rk:v1:{u:U-LB}", 0, -1)
-    assert any(m.startswith(b"straggler\x1f") for m in members) is not late
+    assert _in_window(redis_client, "rk:v2:{u:U-LB}", "straggler") is not late
+    assert _in_window(redis_client, "rk:v2:{se:BTC/USDT@BINANCE}", "straggler")  # the market allows 60 s
+
+
+@pytest.mark.parametrize(("behind_ms", "late"), [(60_000, False), (60_001, True)])
+def test_market_lateness_is_60_seconds_behind_the_second_newest_trade(
+    feed: Feed, redis_client: redis.Redis, behind_ms: int, late: bool
+) -> None:
+    feed.send(trade("m1", user="U-M1", at=100_000), trade("m2", user="U-M2", at=100_000))
+    outcome = feed.send(trade("lagging", user="U-M3", at=100_000 - behind_ms))
+    assert outcome.late_trades == int(late)
+    analyzed = feed.analyzed("lagging")
+    assert analyzed["lateEvent"] is late
+    assert _in_window(redis_client, "rk:v2:{se:BTC/USDT@BINANCE}", "lagging") is not late
+    assert _in_window(redis_client, "rk:v2:{u:U-M3}", "lagging")  # its own user window is fresh
 
 
 def test_a_trade_later_than_lateness_is_scored_but_not_placed(feed: Feed, redis_client: redis.Redis) -> None:
-    feed.send(trade("on-time", user="U-LT", quantity=0.01, price=50_000.0, at=100_000))
-    volume_before = redis_client.hgetall("rk:v1:{se:BTC/USDT@BINANCE}:vol")
-    outcome = feed.send(trade("too-late", user="U-LT", quantity=20.0, price=50_000.0, at=90_000))  # $1M, 10 s late
+    feed.send(
+        trade("on-time", user="U-LT", quantity=0.01, price=50_000.0, at=100_000),
+        trade("on-time-2", user="U-LT", quantity=0.01, price=50_000.0, at=101_000),
+    )
+    volume_before = redis_client.hgetall("rk:v2:{se:BTC/USDT@BINANCE}:vol")
+    # $1M, 70 s behind: late for its user (10 s) and for its market (60 s).
+    outcome = feed.send(trade("too-late", user="U-LT", quantity=20.0, price=50_000.0, at=30_000))
     assert outcome.late_trades == 1
     assert outcome.scored == 1
     analyzed = feed.analyzed("too-late")
     assert analyzed["lateEvent"] is True
     assert analyzed["triggeredPatterns"] == ["LARGE_ORDER"]
     assert analyzed["riskScore"] > 0
+    # Its baseline and its market's volume are no longer reliably kept: both components are 0.
+    assert analyzed["scoreContributions"]["volume"] == 0.0
+    assert analyzed["marketImpactAnalysis"] == {"symbolVolume5m": 0.0, "impactRatio": None}
     (alert,) = feed.sink.alerts
     assert alert["patternType"] == "LARGE_ORDER"
     assert alert["triggeredEvents"] == ["too-late"]
     assert alert["alertId"] in analyzed["alertIds"]
     # Not placed in any window, and not counted in the market's volume.
-    for key in redis_client.scan_iter("rk:v1:*"):
+    for key in redis_client.scan_iter("rk:v2:*"):
         if redis_client.type(key) == b"zset" and not key.endswith(b":alerts"):
-            assert not any(m.startswith(b"too-late\x1f") for m in redis_client.zrange(key, 0, -1)), key
-    assert redis_client.hgetall("rk:v1:{se:BTC/USDT@BINANCE}:vol") == volume_before
+            assert not _in_window(redis_client, key.decode(), "too-late"), key
+    assert redis_client.hgetall("rk:v2:{se:BTC/USDT@BINANCE}:vol") == volume_before
 
 
 def test_a_late_trade_does_not_complete_a_sequence(feed: Feed) -> None:
-    feed.send(trade("B1", user="U-LS", side="BUY", at=0), trade("B2", user="U-LS", side="BUY", at=60_000))
-    feed.send(trade("S-late", user="U-LS", side="SELL", at=30_000))  # 30 s behind: late
+    feed.send(
+        trade("B1", user="U-LS", side="BUY", at=0),
+        trade("B2", user="U-LS", side="BUY", at=60_000),
+        trade("B3", user="U-LS", side="BUY", at=61_000),
+    )
+    feed.send(trade("S-late", user="U-LS", side="SELL", at=30_000))  # 30 s behind: late for the user's windows
     assert feed.analyzed("S-late")["lateEvent"] is True
     assert feed.sink.alerts == []
 

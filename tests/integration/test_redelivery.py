@@ -1,5 +1,6 @@
-"""At-least-once delivery: a redelivered batch leaves Redis byte-identical, raises no alert twice
-and re-emits the same scores; a batch whose results could not be flushed is retried safely."""
+"""At-least-once delivery: a redelivered batch leaves Redis byte-identical, raises no new alert and
+writes exactly its first results again (same scores, same alert ids); a batch whose results could not
+be written is retried safely, even after other partitions have moved its windows on."""
 
 from __future__ import annotations
 
@@ -125,10 +126,11 @@ def _deliver_twice(client: redis.Redis, url: str, batch: list[SourceRecord]) -> 
     second = processor(client, url, sink).process(batch)
     assert second.failure is None
     assert second.response() == {"batchItemFailures": []}
-    repeated = [(a["patternType"], a["triggeredEvents"]) for a in sink.alerts[len(alerts) :]]
-    assert repeated == []
+    # Every trade is answered from the ledger: its first results again, nothing new.
+    assert second.redelivered == second.scored == first.scored
     assert sum(second.alerts.values()) == 0
-    assert second.alerts_suppressed == len(alerts)
+    assert second.alerts_republished == len(alerts)
+    assert stable(sink.alerts[len(alerts) :]) == stable(alerts)
     assert stable(sink.analyzed[len(analyzed) :]) == stable(analyzed)
     assert dump(client) == state
     return sink, first
@@ -140,7 +142,8 @@ def test_a_redelivered_batch_changes_nothing_and_raises_no_alert_twice(
     trades = compact_mixed_batch()
     sink, first = _deliver_twice(redis_client, redis_server.url, records(trades))
     assert first.scored == len(trades)
-    assert sorted(a["patternType"] for a in sink.alerts) == PATTERNS
+    assert sorted(a["patternType"] for a in sink.alerts[: sum(first.alerts.values())]) == PATTERNS
+    assert len({a["alertId"] for a in sink.alerts}) == len(PATTERNS)
     assert len(sink.analyzed) == 2 * len(trades)
     assert {a["originalTrade"]["tradeId"] for a in sink.analyzed} == {t["tradeId"] for t in trades}
     # Every analysed trade was re-emitted with its scores, patterns and alert ids.
@@ -158,15 +161,18 @@ def test_a_redelivered_batch_changes_nothing_and_raises_no_alert_twice(
 def test_a_redelivered_late_trade_does_not_raise_its_alert_again(
     redis_client: redis.Redis, redis_server: EmbeddedRedis
 ) -> None:
-    processor(redis_client, redis_server.url).process(records([trade("on-time", user="U-L", at=100_000)]))
-    late = records([trade("late-large", user="U-L", quantity=20.0, price=50_000.0, at=90_000)], first_offsets={0: 1})
+    processor(redis_client, redis_server.url).process(
+        records([trade("on-time", user="U-L", at=100_000), trade("on-time-2", user="U-L", at=101_000)])
+    )
+    late = records([trade("late-large", user="U-L", quantity=20.0, price=50_000.0, at=30_000)], first_offsets={0: 2})
     sink, first = _deliver_twice(redis_client, redis_server.url, late)
     assert first.late_trades == 1
-    assert [a["patternType"] for a in sink.alerts] == ["LARGE_ORDER"]
+    assert [a["patternType"] for a in sink.alerts] == ["LARGE_ORDER", "LARGE_ORDER"]
+    assert len({a["alertId"] for a in sink.alerts}) == 1
     assert [a["lateEvent"] for a in sink.analyzed] == [True, True]
 
 
-def test_an_old_batch_redelivered_after_newer_ones_raises_nothing(
+def test_an_old_batch_redelivered_after_newer_ones_gives_its_first_results_again(
     redis_client: redis.Redis, redis_server: EmbeddedRedis
 ) -> None:
     sink = MemorySink()
@@ -179,12 +185,15 @@ def test_an_old_batch_redelivered_after_newer_ones_raises_nothing(
         ]
     )
     proc.process(old)
+    first = stable(sink.analyzed)
+    # A later trade that would change the old trades' windows (it follows them in event time).
     proc.process(records([trade("later", user="U-W", side="SELL", at=3_000)], first_offsets={0: 3}))
     assert [a["patternType"] for a in sink.alerts] == ["WASH_TRADING"]
     again = proc.process(old)
     assert sum(again.alerts.values()) == 0
-    assert again.alerts_suppressed == 1
-    assert len(sink.alerts) == 1
+    assert again.alerts_republished == 1 and again.redelivered == 3
+    assert stable(sink.alerts[1:]) == stable(sink.alerts[:1])
+    assert stable(sink.analyzed[-3:]) == first
 
 
 def test_a_producer_retry_inside_one_batch_is_scored_once(
@@ -199,7 +208,7 @@ def test_a_producer_retry_inside_one_batch_is_scored_once(
     assert [a["patternType"] for a in sink.alerts] == ["LARGE_ORDER"]
 
 
-def test_a_redelivered_batch_spanning_more_than_the_lateness_raises_no_alert_twice(
+def test_a_redelivered_batch_spanning_more_than_the_lateness_raises_no_new_alert(
     redis_client: redis.Redis, redis_server: EmbeddedRedis
 ) -> None:
     crash = [
@@ -216,40 +225,28 @@ def test_a_redelivered_batch_spanning_more_than_the_lateness_raises_no_alert_twi
         for i in range(15)
     ]
     sink, _ = _deliver_twice(redis_client, redis_server.url, records(crash))
-    assert [a["triggeredEvents"][0] for a in sink.alerts] == ["fc00"]
+    assert {(a["alertId"], a["triggeredEvents"][0]) for a in sink.alerts} == {(sink.alerts[0]["alertId"], "fc00")}
 
 
 # --- a retry after the results could not be flushed ------------------------------------------
 
 
 class FlakySink(MemorySink):
-    """Holds what a batch publishes until ``flush``; the first ``failures`` flushes lose it and raise."""
+    """The first ``failures`` writes are lost and raise, as a broker that timed out would."""
 
     def __init__(self, failures: int = 1) -> None:
         super().__init__()
         self.failures = failures
-        self.flushes = 0
-        self._analyzed: list[dict[str, Any]] = []
-        self._alerts: list[dict[str, Any]] = []
-        self._letters: list[DeadLetter] = []
+        self.writes = 0
 
-    def publish(self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]]) -> None:
-        self._analyzed.extend(analyzed)
-        self._alerts.extend(alerts)
-
-    def dead_letter(self, letter: DeadLetter) -> None:
-        self._letters.append(letter)
-
-    def flush(self) -> None:
-        self.flushes += 1
-        pending = (self._analyzed, self._alerts, self._letters)
-        self._analyzed, self._alerts, self._letters = [], [], []
+    def write(
+        self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
+    ) -> None:
+        self.writes += 1
         if self.failures:
             self.failures -= 1
             raise SinkError("broker unavailable: 3 of 3 writes timed out")
-        self.analyzed.extend(pending[0])
-        self.alerts.extend(pending[1])
-        self.dead_letters.extend(pending[2])
+        super().write(analyzed, alerts, dead_letters)
 
 
 def test_a_retry_after_a_failed_flush_writes_every_alert_exactly_once(
@@ -276,23 +273,22 @@ def test_a_retry_after_a_failed_flush_writes_every_alert_exactly_once(
         ]
     }
     assert sink.alerts == [] and sink.analyzed == []
-    # Windows were updated, but no alert was marked as sent: the retry must raise them.
-    assert redis_client.keys("*:alerts") == []
-    assert redis_client.keys("rk:v1:*") != []
+    # The decisions were recorded before the write: the retry writes exactly them.
+    assert redis_client.keys("*:alerts") != []
 
     second = processor(redis_client, redis_server.url, sink).process(batch)
     assert second.failure is None
     assert second.response() == {"batchItemFailures": []}
+    assert second.alerts_republished == len(PATTERNS)
     assert stable(sink.alerts) == stable(control.alerts)
     assert len({a["alertId"] for a in sink.alerts}) == len(sink.alerts) == len(PATTERNS)
     assert stable(sink.analyzed) == stable(control.analyzed)
-    assert redis_client.keys("*:alerts") != []
 
-    # A third delivery (e.g. the trigger retrying once more) adds nothing.
+    # A third delivery (e.g. the trigger retrying once more) writes the same again, nothing new.
     third = processor(redis_client, redis_server.url, sink).process(batch)
     assert sum(third.alerts.values()) == 0
-    assert len(sink.alerts) == len(PATTERNS)
-    assert sink.flushes == 3
+    assert {a["alertId"] for a in sink.alerts} == {a["alertId"] for a in control.alerts}
+    assert sink.writes == 3
 
 
 def test_redis_unavailable_fails_the_batch_for_a_retry_and_nothing_is_lost() -> None:
@@ -306,7 +302,7 @@ def test_redis_unavailable_fails_the_batch_for_a_retry_and_nothing_is_lost() -> 
         batch = records([trade("big-1", quantity=6_000.0, price=100.0), trade("small-1", at=1_000)], partitions=2)
         server.stop()
         failed = processor.process(batch)
-        assert failed.failure is not None and "window script failed" in failed.failure
+        assert failed.failure is not None and "Connection refused" in failed.failure
         assert failed.response() == {
             "batchItemFailures": [
                 {"itemIdentifier": {"partition": "crypto-trades-0", "offset": 0}},
@@ -321,3 +317,93 @@ def test_redis_unavailable_fails_the_batch_for_a_retry_and_nothing_is_lost() -> 
         assert [a["patternType"] for a in sink.alerts] == ["LARGE_ORDER"]
     finally:
         server.stop()
+
+
+# --- a retry after other partitions have moved on ----------------------------------------------
+
+
+def _crash(prefix: str, start: int, count: int = 10) -> list[dict[str, Any]]:
+    return [
+        trade(
+            f"{prefix}{i:02d}",
+            user=f"U-{prefix}{i}",
+            symbol="ADA/USDT",
+            exchange="KRAKEN",
+            side="SELL",
+            quantity=1_000.0,
+            price=0.5 - i * 0.005,
+            at=start + i * 1_000,
+        )
+        for i in range(count)
+    ]
+
+
+def test_a_retry_after_other_partitions_moved_on_raises_exactly_its_first_alerts(
+    redis_client: redis.Redis, redis_server: EmbeddedRedis
+) -> None:
+    # Partition 0 completes a flash crash; its write is lost. Before the trigger retries it,
+    # partition 1 moves the market ten minutes on: the crash's trades are now far behind the
+    # watermark and evicted from the market window. The retry must still write the crash's alert,
+    # identical to what a clean first attempt writes.
+    crash = records(_crash("p0-", 0), first_offsets={0: 0})
+    later = [records(_crash(f"p1-{n}-", 600_000 + n * 60_000, count=40), first_offsets={1: n * 40}) for n in range(3)]
+    control = MemorySink()
+    processor(redis_client, redis_server.url, control).process(crash)
+    redis_client.flushall()
+
+    sink = FlakySink(failures=1)
+    assert processor(redis_client, redis_server.url, sink).process(crash).failure is not None
+    for batch in later:
+        assert processor(redis_client, redis_server.url, sink).process(batch).failure is None
+    members = redis_client.zrange("rk:v2:{se:ADA/USDT@KRAKEN}", 0, -1)
+    assert not any(b"p0-" in member for member in members)  # evicted
+
+    retried = processor(redis_client, redis_server.url, sink).process(crash)
+    assert retried.failure is None and retried.redelivered == len(crash)
+    written = [a for a in sink.alerts if a["triggeredEvents"][0].startswith("p0-")]
+    assert stable(written) == stable(control.alerts)
+    assert len(control.alerts) == 1
+    retried_trades = [a for a in sink.analyzed if a["originalTrade"]["tradeId"].startswith("p0-")]
+    assert stable(retried_trades) == stable(control.analyzed)
+
+
+# --- conflicting duplicates ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["same batch", "later batch"])
+def test_a_copy_with_other_content_is_dead_lettered_and_the_first_result_stands(
+    redis_client: redis.Redis, redis_server: EmbeddedRedis, apart: bool
+) -> None:
+    sink = MemorySink()
+    proc = processor(redis_client, redis_server.url, sink)
+    first = trade("T-1", user="U-C", quantity=20.0, price=50_000.0, at=1_000)  # a $1M large order
+    other = {**first, "quantity": 2.0, "notional": 100_000.0}
+    batch = records([first, other])
+    if apart:
+        proc.process(batch[:1])
+        outcome = proc.process(batch[1:])
+    else:
+        outcome = proc.process(batch)
+    assert outcome.dead_letters == {"conflicting_duplicate": 1}
+    (letter,) = sink.dead_letters
+    assert letter.record.offset == 1
+    assert "partition 0, offset 0" in letter.detail and "T-1" in letter.detail
+    assert dict(letter.headers())["dlq.id"] == b"crypto-trades-0@1"
+    assert [a["originalTrade"]["quantity"] for a in sink.analyzed] == [20.0]
+    assert [a["patternType"] for a in sink.alerts] == ["LARGE_ORDER"]
+
+
+def test_an_identical_copy_sent_again_later_gets_the_first_result(
+    redis_client: redis.Redis, redis_server: EmbeddedRedis
+) -> None:
+    sink = MemorySink()
+    proc = processor(redis_client, redis_server.url, sink)
+    first = trade("T-2", user="U-P", quantity=20.0, price=50_000.0, at=1_000)
+    proc.process(records([first]))
+    proc.process(records([trade("other", user="U-P", at=2_000)], first_offsets={0: 1}))
+    state = dump(redis_client)
+    again = proc.process(records([first], first_offsets={0: 2}))  # a producer retry: new offset, same trade
+    assert again.redelivered == 1 and not again.dead_letters
+    assert stable(sink.analyzed[-1:]) == stable(sink.analyzed[:1])
+    assert sink.alerts[-1]["alertId"] == sink.alerts[0]["alertId"]
+    assert dump(redis_client) == state  # not placed twice

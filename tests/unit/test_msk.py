@@ -13,7 +13,7 @@ import pytest
 
 from riskengine.codec import AvroCodec, FixedIdRegistry
 from riskengine.model import SourceRecord
-from riskengine.msk import MalformedEvent, batch_item_failures, build_event, parse_event
+from riskengine.msk import MalformedEvent, arrival_order, batch_item_failures, build_event, parse_event
 from riskengine.validation import validate_trade
 
 
@@ -212,3 +212,32 @@ def test_a_partition_entry_that_is_not_a_list_raises_malformed_event(
 ) -> None:
     with pytest.raises(MalformedEvent):
         parse_event(_mutated(reference_event, ("records", "crypto-trades-0"), batch))
+
+
+def _stamped(partition: int, offset: int, timestamp: int) -> SourceRecord:
+    return SourceRecord("crypto-trades", partition, offset, timestamp, None, b"v")
+
+
+def test_arrival_order_keeps_each_partition_in_offset_order_and_merges_them_by_record_timestamp() -> None:
+    records = [_stamped(1, 7, 30), _stamped(0, 3, 10), _stamped(1, 6, 20), _stamped(0, 4, 40), _stamped(2, 0, 20)]
+    ordered = [(r.partition, r.offset) for r in arrival_order(records)]
+    assert ordered == [(0, 3), (1, 6), (2, 0), (1, 7), (0, 4)]
+
+
+def test_arrival_order_never_reorders_a_partition_even_when_its_timestamps_go_back() -> None:
+    records = [_stamped(0, 1, 50), _stamped(0, 2, 10), _stamped(1, 0, 30)]
+    assert [(r.partition, r.offset) for r in arrival_order(records)] == [(1, 0), (0, 1), (0, 2)]
+
+
+def test_arrival_order_does_not_depend_on_how_the_event_lists_partitions() -> None:
+    records = [_stamped(p, o, o * 10 + p) for p in range(3) for o in range(4)]
+    event = build_event(records)
+    shuffled = dict(reversed(list(event["records"].items())))
+    assert arrival_order(parse_event(event)) == arrival_order(parse_event(event | {"records": shuffled}))
+
+
+def test_an_offset_beyond_what_arrival_keys_can_order_is_a_malformed_event() -> None:
+    event = build_event([_stamped(0, 0, 0)])
+    next(iter(event["records"].values()))[0]["offset"] = 16**13
+    with pytest.raises(MalformedEvent, match="offset"):
+        parse_event(event)

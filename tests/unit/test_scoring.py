@@ -3,8 +3,10 @@ compliance flags and mitigation actions."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,7 +15,14 @@ from hypothesis import strategies as st
 
 from riskengine.errors import ConfigurationError
 from riskengine.model import RiskLevel, Side, Trade
-from riskengine.scoring import RiskScorer, ScoreInputs, ScoringConfig, level_for_score, severity_for_strength
+from riskengine.scoring import (
+    RiskScorer,
+    ScoreInputs,
+    ScoringConfig,
+    exact_contributions,
+    level_for_score,
+    severity_for_strength,
+)
 from riskengine.windows.events import WindowEvent
 
 MINUTE = 60_000
@@ -56,8 +65,11 @@ def _score(
     late: bool = False,
     config: ScoringConfig | None = None,
 ) -> dict[str, Any]:
-    inputs = ScoreInputs(trade or _trade(), patterns or {}, previous, buckets or {}, late)
-    return RiskScorer(config).score(inputs)
+    """Score ``trade`` against ``previous`` user trades and market ``buckets`` (bucket -> USD), as the harness would."""
+    scorer, trade = RiskScorer(config), trade or _trade()
+    cents = sum(round((buckets or {}).get(bucket, 0.0) * 100) for bucket in scorer.volume_window(trade.timestamp))
+    inputs = ScoreInputs(trade, patterns or {}, scorer.baseline(trade, previous), cents, late)
+    return scorer.score(inputs)
 
 
 def _contributions(scored: Mapping[str, Any]) -> dict[str, float]:
@@ -93,7 +105,7 @@ def test_contributions_are_weight_times_component_and_sum_to_the_score() -> None
     assert contributions["compliance"] == pytest.approx(0.15)
     assert contributions["marketImpact"] == pytest.approx(0.1 * (3_000 / 100_000) / 0.05)
     assert contributions["volume"] == pytest.approx(0.15)  # 3x a tight baseline: z saturates
-    assert scored["riskScore"] == pytest.approx(sum(contributions.values()), abs=1e-6)
+    assert scored["riskScore"] == sum(contributions.values())
     assert scored["riskScore"] == pytest.approx(0.42 + 0.15 + 0.15 + 0.06, abs=1e-6)
     assert scored["finalRiskLevel"] == "CRITICAL"
 
@@ -117,7 +129,39 @@ def test_score_is_within_0_and_1_and_always_the_sum_of_its_contributions(
         buckets={999: volume},
     )
     assert 0.0 <= scored["riskScore"] <= 1.0
-    assert scored["riskScore"] == pytest.approx(sum(_contributions(scored).values()), abs=1e-5)
+    _assert_exact_sum(scored)
+
+
+def _assert_exact_sum(scored: Mapping[str, Any]) -> None:
+    """The serialized contributions add up to the serialized score: as decimals and as doubles in order."""
+    wire = json.loads(json.dumps(scored))
+    contributions, score = wire["scoreContributions"], wire["riskScore"]
+    assert sum(contributions.values()) == score
+    assert math.fsum(contributions.values()) == score
+    assert sum(Decimal(repr(v)) for v in contributions.values()) == Decimal(repr(score))
+    assert all(Decimal(repr(v)).as_tuple().exponent >= -6 for v in (*contributions.values(), score))
+
+
+@given(st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=4, max_size=4))
+def test_contributions_sum_exactly_for_any_components(components: list[float]) -> None:
+    weights = dict(zip(("behaviour", "volume", "compliance", "marketImpact"), (0.6, 0.15, 0.15, 0.1), strict=True))
+    names = list(weights)
+    contributions, score = exact_contributions({n: weights[n] * c for n, c in zip(names, components, strict=True)})
+    _assert_exact_sum({"scoreContributions": contributions, "riskScore": score})
+    assert 0.0 <= score <= 1.0
+    for name, component in zip(names, components, strict=True):
+        assert abs(contributions[name] - weights[name] * component) < 1e-5
+
+
+@pytest.mark.parametrize(("a", "b", "total"), [(0.1, 0.2, 0.3), (0.55, 0.15, 0.7)])
+def test_a_sum_that_misses_in_doubles_moves_millionths_between_contributions(a: float, b: float, total: float) -> None:
+    # 0.1 + 0.2 is 0.30000000000000004 in doubles: millionths move between the two, the total stays.
+    assert a + b != total
+    contributions, score = exact_contributions({"a": a, "b": b})
+    _assert_exact_sum({"scoreContributions": contributions, "riskScore": score})
+    assert score == total
+    assert contributions != {"a": a, "b": b}
+    assert abs(contributions["a"] - a) < 1e-5 and abs(contributions["b"] - b) < 1e-5
 
 
 @pytest.mark.parametrize(

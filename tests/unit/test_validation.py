@@ -8,11 +8,19 @@ from typing import Any
 import pytest
 
 from riskengine.errors import InvalidTrade
-from riskengine.model import Side
-from riskengine.validation import validate_trade
+from riskengine.model import Side, arrival_key
+from riskengine.validation import (
+    DEFAULT_MAX_FUTURE_SKEW_MS,
+    DEFAULT_MAX_TRADE_AGE_MS,
+    MAX_FIELD_LENGTHS,
+    MAX_NOTIONAL_USD,
+    USD_QUOTE_ASSETS,
+    validate_trade,
+)
 
 NOW = 1_763_900_000_000
-FIVE_MINUTES = 300_000
+FIVE_SECONDS = 5_000
+TEN_YEARS = 10 * 365.25 * 24 * 3_600_000
 
 
 def _raw(**changes: Any) -> dict[str, Any]:
@@ -124,6 +132,12 @@ def test_values_of_the_wrong_type_are_rejected(name: str, value: Any) -> None:
     assert _reject(_raw(**{name: value})).reason == "bad_field_type"
 
 
+def _reject_with(raw: dict[str, Any], **options: int) -> InvalidTrade:
+    with pytest.raises(InvalidTrade) as info:
+        validate_trade(raw, now_ms=NOW, **options)
+    return info.value
+
+
 def test_not_an_object_is_rejected() -> None:
     assert _reject(["tradeId", "T-1"]).reason == "not_an_object"
 
@@ -175,18 +189,50 @@ def test_symbol_disagreeing_with_base_or_quote_asset_is_rejected(base: str, quot
     assert "disagrees" in error.detail
 
 
-def test_a_timestamp_more_than_5_minutes_in_the_future_is_rejected() -> None:
-    assert validate_trade(_raw(timestamp=NOW + FIVE_MINUTES), now_ms=NOW).timestamp == NOW + FIVE_MINUTES
-    error = _reject(_raw(timestamp=NOW + FIVE_MINUTES + 1))
+def test_the_default_limits_are_5_seconds_ahead_and_10_years_back() -> None:
+    assert DEFAULT_MAX_FUTURE_SKEW_MS == FIVE_SECONDS
+    assert DEFAULT_MAX_TRADE_AGE_MS == TEN_YEARS
+
+
+def test_a_timestamp_more_than_5_seconds_in_the_future_is_rejected() -> None:
+    assert validate_trade(_raw(timestamp=NOW + FIVE_SECONDS), now_ms=NOW).timestamp == NOW + FIVE_SECONDS
+    error = _reject(_raw(timestamp=NOW + FIVE_SECONDS + 1))
     assert error.reason == "timestamp_in_future"
-    assert "allowed: 300 s" in error.detail
+    assert "allowed: 5 s" in error.detail
+    assert "looks like" not in error.detail  # a millisecond value gets no unit hint
     # The allowed skew is a parameter.
     with pytest.raises(InvalidTrade, match="in the future"):
         validate_trade(_raw(timestamp=NOW + 1_001), now_ms=NOW, max_future_skew_ms=1_000)
+    assert validate_trade(_raw(timestamp=NOW + 300_000), now_ms=NOW, max_future_skew_ms=300_000).timestamp
 
 
-def test_old_timestamps_are_accepted() -> None:
-    assert validate_trade(_raw(timestamp=1), now_ms=NOW).timestamp == 1
+@pytest.mark.parametrize(("value", "unit"), [(NOW * 1_000, "microseconds"), (NOW * 1_000_000, "nanoseconds")])
+def test_a_future_timestamp_in_a_finer_unit_is_named(value: int, unit: str) -> None:
+    error = _reject(_raw(timestamp=value))
+    assert error.reason == "timestamp_in_future"
+    assert f"looks like epoch {unit}; send epoch milliseconds" in error.detail
+
+
+def test_a_timestamp_older_than_10_years_is_rejected() -> None:
+    oldest = NOW - DEFAULT_MAX_TRADE_AGE_MS
+    assert validate_trade(_raw(timestamp=oldest), now_ms=NOW).timestamp == oldest
+    error = _reject(_raw(timestamp=oldest - 1))
+    assert error.reason == "timestamp_too_old"
+    assert "allowed: 3,652 days" in error.detail
+    assert "looks like" not in error.detail
+
+
+def test_an_old_timestamp_in_seconds_is_named() -> None:
+    error = _reject(_raw(timestamp=NOW // 1_000))
+    assert error.reason == "timestamp_too_old"
+    assert f"{NOW // 1_000} looks like epoch seconds; send epoch milliseconds" in error.detail
+
+
+def test_the_allowed_age_is_a_parameter() -> None:
+    assert validate_trade(_raw(timestamp=NOW - 60_000), now_ms=NOW, max_age_ms=60_000).timestamp == NOW - 60_000
+    error = _reject_with(_raw(timestamp=NOW - 60_001), max_age_ms=60_000)
+    assert error.reason == "timestamp_too_old"
+    assert "60 s old (allowed: 60 s)" in error.detail
 
 
 @pytest.mark.parametrize("country", ["usa", "us", "U1", "", "D", "DE ", " DE"])
@@ -210,6 +256,13 @@ def test_the_first_problem_found_is_reported_in_a_stable_order() -> None:
     assert _reject(_raw(userId=None, quantity=0)).reason == "missing_field"
     assert _reject(_raw(quantity=0, side="HOLD")).reason == "quantity_not_positive"
     assert _reject(_raw(side="HOLD", symbol="BTCUSDT")).reason == "unknown_side"
+    # Lengths come right after the strings; the product right after the numbers; the notional after
+    # the symbol (it needs the quote asset); the timestamp after that.
+    assert _reject(_raw(userId="U" * 129, quantity=0)).reason == "field_too_long"
+    assert _reject(_raw(quantity=1e300, price=1e300, side="HOLD")).reason == "product_not_finite"
+    assert _reject(_raw(symbol="BTCUSDT", notional=1.0)).reason == "bad_symbol"
+    assert _reject(_raw(notional=1.0, timestamp=NOW + 3_600_000)).reason == "notional_mismatch"
+    assert _reject(_raw(timestamp=1, country="usa")).reason == "timestamp_too_old"
 
 
 @pytest.mark.parametrize("field", ["tradeId", "userId", "customerId", "exchange"])
@@ -219,3 +272,89 @@ def test_ids_with_control_characters_are_rejected(field: str, character: str) ->
     error = _reject(_raw(**{field: f"ID{character}X"}))
     assert error.reason == "control_characters"
     assert field in error.detail
+
+
+def test_the_field_length_limits() -> None:
+    assert dict(MAX_FIELD_LENGTHS) == {
+        "tradeId": 128,
+        "userId": 128,
+        "customerId": 128,
+        "exchange": 32,
+        "orderId": 128,
+        "sessionId": 128,
+        "walletAddress": 128,
+        "counterpartyUserId": 128,
+        "ipAddress": 45,
+    }
+
+
+@pytest.mark.parametrize(("field", "limit"), sorted(MAX_FIELD_LENGTHS.items()))
+def test_a_field_at_its_length_limit_is_accepted_and_one_longer_is_rejected(field: str, limit: int) -> None:
+    assert validate_trade(_raw(**{field: "x" * limit}), now_ms=NOW).record[field] == "x" * limit
+    error = _reject(_raw(**{field: "x" * (limit + 1)}))
+    assert error.reason == "field_too_long"
+    assert f"'{field}' is {limit + 1} characters long; at most {limit}" in error.detail
+
+
+def test_a_huge_user_id_is_rejected_before_it_can_become_a_key() -> None:
+    error = _reject(_raw(userId="U" * 10_000))
+    assert error.reason == "field_too_long"
+    assert "'userId' is 10000 characters" in error.detail
+
+
+def test_a_non_string_optional_field_is_still_a_type_error() -> None:
+    assert _reject(_raw(sessionId=["x"] * 500)).reason == "bad_field_type"
+
+
+@pytest.mark.parametrize(("quantity", "price"), [(1e300, 1e300), (1e200, 1e200), (1.7976931348623157e308, 2.0)])
+def test_a_product_that_overflows_is_rejected_whatever_the_notional(quantity: float, price: float) -> None:
+    for notional in (1.0, 1e308):
+        error = _reject(_raw(quantity=quantity, price=price, notional=notional))
+        assert error.reason == "product_not_finite"
+        assert "overflows" in error.detail
+    # Also on a pair whose notional is not checked against the product.
+    other = _raw(symbol="ETH/BTC", baseAsset="ETH", quoteAsset="BTC", quantity=quantity, price=price)
+    assert _reject(other).reason == "product_not_finite"
+
+
+def test_a_large_finite_product_is_judged_by_the_notional_check() -> None:
+    assert _reject(_raw(quantity=1e150, price=1e150, notional=1.0)).reason == "notional_mismatch"
+    assert _reject(_raw(quantity=1e150, price=1e150, notional=1e300)).reason == "notional_implausible"
+
+
+@pytest.mark.parametrize("quote", ["USDT", "BTC"])
+def test_a_notional_above_a_trillion_dollars_is_implausible_for_every_pair(quote: str) -> None:
+    at_limit = _raw(symbol=f"ETH/{quote}", quoteAsset=quote, baseAsset="ETH", quantity=1e6, price=1e6, notional=1e12)
+    assert validate_trade(at_limit, now_ms=NOW).notional == MAX_NOTIONAL_USD
+    above = _raw(symbol=f"ETH/{quote}", quoteAsset=quote, baseAsset="ETH", quantity=1e6, price=1e6, notional=1.0001e12)
+    problem = _reject(above)
+    assert problem.reason == "notional_implausible"
+    assert "1,000,000,000,000" in problem.detail
+
+
+def test_the_usd_quote_assets() -> None:
+    assert frozenset({"USD", "USDT", "USDC", "BUSD", "DAI", "TUSD", "USDP", "FDUSD", "PYUSD"}) == USD_QUOTE_ASSETS
+
+
+@pytest.mark.parametrize("quote", sorted(USD_QUOTE_ASSETS))
+def test_the_notional_of_a_usd_quoted_pair_must_match(quote: str) -> None:
+    raw = _raw(symbol=f"BTC/{quote}", quoteAsset=quote, notional=400.0)
+    assert _reject(raw).reason == "notional_mismatch"
+
+
+@pytest.mark.parametrize(("quote", "notional"), [("BTC", 65_000.0), ("ETH", 7_000.0), ("EUR", 0.01), ("USDX", 1e9)])
+def test_the_notional_of_any_other_pair_is_the_producers_usd_value(quote: str, notional: float) -> None:
+    raw = _raw(symbol=f"SOL/{quote}", baseAsset="SOL", quoteAsset=quote, quantity=2.0, price=0.05, notional=notional)
+    assert validate_trade(raw, now_ms=NOW).notional == notional
+
+
+@pytest.mark.parametrize(("notional", "reason"), [(0.0, "notional_not_positive"), (math.inf, "bad_field_type")])
+def test_the_notional_of_any_other_pair_must_still_be_a_positive_number(notional: float, reason: str) -> None:
+    raw = _raw(symbol="ETH/BTC", baseAsset="ETH", quoteAsset="BTC", notional=notional)
+    assert _reject(raw).reason == reason
+
+
+def test_the_arrival_key_is_carried_into_the_trade() -> None:
+    key = arrival_key(3, 1234)
+    assert validate_trade(_raw(), now_ms=NOW, arrival=key).arrival == key
+    assert validate_trade(_raw(), now_ms=NOW).arrival == ""

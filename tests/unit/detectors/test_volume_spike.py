@@ -3,6 +3,8 @@ each strictly more than 1.5x the previous."""
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from itertools import pairwise
 
 import pytest
@@ -10,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from riskengine.detectors import Match
-from riskengine.detectors.volume_spike import VolumeSpike
+from riskengine.detectors.volume_spike import VolumeSpike, VolumeSpikeConfig
 from riskengine.windows.events import WindowEvent
 
 
@@ -51,6 +53,39 @@ def test_each_step_must_be_strictly_more_than_1_5x() -> None:
     # A hair above 1.5x is.
     assert _check(_events(2_000.0, 3_000.01, 4_600.0)) is not None
     assert _check(_events(2_000.0, 3_100.0, 4_650.01)) is not None
+
+
+# (x, exactly 1.5x in decimal); in floats 1.5 * 1000.01 is 1500.0149999999999 and 1.5 * 1600.1 is
+# 2400.1499999999996, so a float comparison takes the second number for more than 1.5x the first.
+FIRST_STEPS = [(1_000.01, 1_500.015), (1_000.05, 1_500.075), (2_000.0, 3_000.0)]
+LAST_STEPS = [(1_600.1, 2_400.15), (1_600.02, 2_400.03), (2_000.0, 3_000.0)]
+
+
+@pytest.mark.parametrize(("earlier", "exactly_1_5x"), FIRST_STEPS)
+def test_a_first_step_of_exactly_1_5x_is_not_a_spike_and_a_hair_more_is(earlier: float, exactly_1_5x: float) -> None:
+    assert _check(_events(earlier, exactly_1_5x, 10_000.0)) is None
+    assert _check(_events(earlier, math.nextafter(exactly_1_5x, math.inf), 10_000.0)) is not None
+
+
+@pytest.mark.parametrize(("earlier", "exactly_1_5x"), LAST_STEPS)
+def test_a_last_step_of_exactly_1_5x_is_not_a_spike_and_a_hair_more_is(earlier: float, exactly_1_5x: float) -> None:
+    assert _check(_events(1_000.01, earlier, exactly_1_5x)) is None
+    assert _check(_events(1_000.01, earlier, math.nextafter(exactly_1_5x, math.inf))) is not None
+
+
+@given(
+    st.floats(min_value=1_000.01, max_value=1e9),
+    st.sampled_from([1.5, 1.1, 2.0, 1.25, 3.3]),
+    st.integers(min_value=-2, max_value=2),
+)
+def test_the_decision_at_the_threshold_is_the_exact_decimal_decision(first: float, factor: float, steps: int) -> None:
+    exact_product = Decimal(repr(factor)) * Decimal(repr(first))
+    second = float(exact_product)
+    for _ in range(abs(steps)):
+        second = math.nextafter(second, math.inf if steps > 0 else -math.inf)
+    rule = VolumeSpike(VolumeSpikeConfig(trades=2, growth_factor=factor))
+    matched = rule.check(_events(first, second), 1) is not None
+    assert matched is (Decimal(repr(second)) > exact_product)
 
 
 def test_window_of_two_minutes_is_inclusive() -> None:

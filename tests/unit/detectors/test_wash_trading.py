@@ -3,6 +3,8 @@ whose largest quantity is at most 1.1x the smallest (inclusive)."""
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from itertools import pairwise
 
 import pytest
@@ -53,6 +55,37 @@ def test_quantity_ratio_of_exactly_1_1_matches_at_base_strength() -> None:
 def test_quantity_ratio_just_above_1_1_is_a_near_miss() -> None:
     assert _check(_events(quantities=(10.0, 11.01, 10.0))) is None
     assert _check(_events(quantities=(10.0, 10.0, 9.09))) is None  # 10 / 9.09 = 1.1001
+
+
+@pytest.mark.parametrize(("small", "large"), [(0.7, 0.77), (16.83, 18.513), (1.009, 1.1099), (32.41, 35.651)])
+def test_quantities_exactly_1_1x_apart_in_decimal_match(small: float, large: float) -> None:
+    # For all but the first pair the float ratio is 1.1000000000000003: a float comparison misses them.
+    for quantities in ((small, large, small), (large, small, small), (small, small, large)):
+        match = _check(_events(quantities=quantities))
+        assert match is not None, quantities
+        assert match.metrics["quantityRatio"] == large / small
+        assert isinstance(match.metrics["quantityRatio"], float)
+        assert match.strength == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize(("small", "large"), [(0.7, 0.7700001), (16.83, math.nextafter(18.513, math.inf))])
+def test_quantities_a_hair_beyond_1_1x_do_not_match(small: float, large: float) -> None:
+    assert _check(_events(quantities=(small, large, small))) is None
+
+
+@given(
+    st.floats(min_value=1e-6, max_value=1e9),
+    st.sampled_from([1.1, 1.05, 1.2, 1.5]),
+    st.integers(min_value=-2, max_value=2),
+)
+def test_the_decision_at_the_threshold_is_the_exact_decimal_decision(small: float, ratio: float, steps: int) -> None:
+    exact_product = Decimal(repr(ratio)) * Decimal(repr(small))
+    large = float(exact_product)
+    for _ in range(abs(steps)):
+        large = math.nextafter(large, math.inf if steps > 0 else -math.inf)
+    rule = WashTrading(WashTradingConfig(max_quantity_ratio=ratio))
+    matched = rule.check(_events(quantities=(small, large, small)), 2) is not None
+    assert matched is (Decimal(repr(large)) <= exact_product)
 
 
 def test_one_minute_window_is_inclusive() -> None:

@@ -14,6 +14,7 @@ from riskengine.codec import RegistryUnavailable
 from riskengine.errors import InvalidTrade, SinkError
 from riskengine.local.api_server import proxy_event
 from riskengine.local.bridge import LocalContext
+from riskengine.settings import Settings
 from riskengine.validation import validate_trade
 
 
@@ -94,6 +95,9 @@ BAD_TRADES = {
     "control_characters": _trade(userId="USER\x1f1"),
     "timestamp_in_future": _trade(timestamp=int(time.time() * 1000) + 3_600_000),
     "timestamp not epoch ms": _trade(timestamp="2025-11-23T10:00:00Z"),
+    "timestamp_too_old": _trade(timestamp=int(time.time())),  # epoch seconds
+    "field_too_long": _trade(userId="U" * 129),
+    "product_not_finite": _trade(quantity=1e300, price=1e300),
     "empty string": _trade(exchange=" "),
     "optional not a string": _trade(walletAddress=42),
     "not_an_object": "T-1",
@@ -104,14 +108,30 @@ BAD_TRADES = {
 def test_what_the_scorer_would_dead_letter_is_refused_with_its_reason(
     invoke: Invoke, producer: FakeProducer, trade: Any
 ) -> None:
+    # The scorer judges with its configured skew (MAX_FUTURE_SKEW_MS), not validate_trade's default.
+    skew_ms = Settings.from_env().max_future_skew_ms
     with pytest.raises(InvalidTrade) as scorer:
-        validate_trade(trade, now_ms=int(time.time() * 1000))
+        validate_trade(trade, now_ms=int(time.time() * 1000), max_future_skew_ms=skew_ms)
     status, _, body = invoke("POST", "/trades", [trade])
     assert status == 400
     assert body["errors"] == [
         {"index": 0, "tradeId": _trade_id(trade), "reason": scorer.value.reason, "detail": scorer.value.detail}
     ]
     assert producer.sent == []
+
+
+def test_the_scorers_configured_age_and_skew_limits_apply(
+    invoke: Invoke, producer: FakeProducer, handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(max_future_skew_ms=60_000, max_trade_age_ms=60_000)
+    monkeypatch.setattr(handler, "_settings", lambda: settings)
+    now = int(time.time() * 1000)
+    status, _, body = invoke("POST", "/trades", [_trade(timestamp=now - 3_600_000)])
+    assert (status, body["errors"][0]["reason"]) == (400, "timestamp_too_old")
+    assert "(allowed: 60 s)" in body["errors"][0]["detail"]
+    # 30 s ahead: beyond the default 5 s, within the configured 60 s.
+    assert invoke("POST", "/trades", [_trade(timestamp=now + 30_000)])[0] == 202
+    assert len(producer.sent) == 1
 
 
 def _trade_id(trade: Any) -> str | None:

@@ -1,33 +1,39 @@
-"""The detection and scoring harness: windows in, analysed trades and new alerts out.
+"""The detection and scoring harness: trades in arrival order in, analysed trades and alerts out.
 
-Rules only answer "is there a match here, and how strong". The harness decides where to
-look (only matches that contain a trade of this batch), applies the overlap strategy (a
-sequence rule reports the first match of a run of consecutive matches: one alert per
-episode, not one per trade), turns strengths into severities, keeps alerts already written
-by an earlier delivery from being raised again, and turns a failing rule into a recorded
-failure instead of a failed batch.
+The reference semantics is one trade at a time, in arrival order (``msk.arrival_order``): each
+trade is placed in its windows (user, user and symbol, market) unless it is late for one of them,
+judged on its windows as they were when it arrived, and scored. A batch reproduces exactly what
+batches of one would have produced (``riskengine.arrivals``), so results never depend on where a
+stream is cut into batches. Rules only answer "is there a match here, and how strong"; the harness
+decides where to look, keeps one alert per episode (``riskengine.episodes``), turns strengths into
+severities and turns a failing rule into a recorded failure instead of a failed batch.
+
+Every evaluated trade gets a ledger entry (``riskengine.ledger``). Another copy of a trade already
+in the ledger (the trigger retrying a batch, a producer resending) is answered from its entry: the
+same analysed trade and the same alerts, whatever the windows have become since. A copy with other
+content is a conflicting duplicate, dead-lettered by the pipeline.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from bisect import bisect_left
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from riskengine import ENGINE_VERSION
-from riskengine.alerts import alert_id, build_alert
+from riskengine.arrivals import ArrivalView
 from riskengine.detectors.base import Match, Rule, SequenceRule, TradeRule
-from riskengine.model import Trade
-from riskengine.scoring import RiskScorer, ScoreInputs, ScoringConfig, severity_for_strength
-from riskengine.windows.events import WindowEvent
+from riskengine.episodes import Episodes, Finding
+from riskengine.ledger import LedgerEntry, LedgerFormatError, fingerprint, ledger_key
+from riskengine.model import Trade, describe_arrival
+from riskengine.scoring import NO_BASELINE, RiskScorer, ScoreInputs, ScoringConfig
 from riskengine.windows.spec import Scope, WindowSpec
-from riskengine.windows.store import LATE, AlertMark, BatchWindows, WindowState, WindowStore
+from riskengine.windows.store import LATE, AlertMark, WindowState, WindowStore
 
 logger = logging.getLogger(__name__)
+DEFAULT_LEDGER_TTL_MS = 3_600_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,40 +43,63 @@ class RuleFailure:
     error: str
 
 
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A copy of a trade whose content differs from the copy that counts: dead-lettered."""
+
+    trade: Trade
+    detail: str
+
+
 @dataclass(slots=True)
 class Evaluation:
     analyzed: list[dict[str, Any]] = field(default_factory=list)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
-    marks: list[AlertMark] = field(default_factory=list)
-    suppressed_alerts: int = 0
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # raised now, or republished for redeliveries
+    new_alerts: list[dict[str, Any]] = field(default_factory=list)  # the ones raised now
+    republished_alerts: int = 0
+    extended_episodes: int = 0  # matches that joined an episode already alerted instead of raising an alert
     late_trades: int = 0
+    redelivered: int = 0
+    duplicates: int = 0
+    conflicts: list[Conflict] = field(default_factory=list)
     rule_failures: list[RuleFailure] = field(default_factory=list)
-    raised: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (window, rule, first trade) -> id
+    marks: list[AlertMark] = field(default_factory=list)
+    ledger: list[tuple[str, str]] = field(default_factory=list)  # (key, entry) for every evaluated trade
 
 
-@dataclass(slots=True)
-class _Hit:
-    rule: Rule
-    match: Match
-    window: WindowState
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    trade: Trade
+    fingerprint: str
+    entry: LedgerEntry | None  # None: evaluated in this batch; otherwise answered from the ledger
 
 
-def window_specs(rules: Sequence[Rule], scoring: ScoringConfig, lateness_ms: int) -> dict[Scope, WindowSpec]:
-    """The windows the enabled rules and the scorer need, one per scope, merged."""
+def window_specs(
+    rules: Sequence[Rule], scoring: ScoringConfig, user_lateness_ms: int, market_lateness_ms: int
+) -> dict[Scope, WindowSpec]:
+    """The windows the enabled rules and the scorer need, one per scope, merged.
+
+    User windows are fed from one partition, in order, so they tolerate little lateness; market
+    windows are fed from every partition and tolerate the skew between partitions.
+    """
+    lateness = {Scope.USER: user_lateness_ms, Scope.USER_SYMBOL: user_lateness_ms}
+    lateness[Scope.SYMBOL_EXCHANGE] = market_lateness_ms
     specs = {
-        Scope.USER: WindowSpec(Scope.USER, scoring.baseline_trades + 1, scoring.baseline_horizon_ms, lateness_ms),
+        Scope.USER: WindowSpec(
+            Scope.USER, scoring.baseline_trades + 1, scoring.baseline_horizon_ms, lateness[Scope.USER]
+        ),
         Scope.SYMBOL_EXCHANGE: WindowSpec(
             Scope.SYMBOL_EXCHANGE,
             1,
             scoring.volume_window_ms + scoring.volume_bucket_ms,
-            lateness_ms,
+            lateness[Scope.SYMBOL_EXCHANGE],
             volume_bucket_ms=scoring.volume_bucket_ms,
         ),
     }
     for rule in rules:
         if isinstance(rule, SequenceRule):
-            # One extra event before a match, to tell whether the match starts an episode.
-            need = WindowSpec(rule.scope, rule.length + 1, rule.window_ms, lateness_ms)
+            # One extra event before a match, to tell whether an earlier match continues into it.
+            need = WindowSpec(rule.scope, rule.length + 1, rule.window_ms, lateness[rule.scope])
             specs[rule.scope] = specs[rule.scope].merged(need) if rule.scope in specs else need
     return specs
 
@@ -82,91 +111,157 @@ class RiskEngine:
         rules: Sequence[Rule],
         scoring: ScoringConfig | None = None,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        ledger_ttl_ms: int = DEFAULT_LEDGER_TTL_MS,
     ) -> None:
         self.store = store
         self.trade_rules = [r for r in rules if isinstance(r, TradeRule)]
         self.sequence_rules = [r for r in rules if isinstance(r, SequenceRule)]
         self.scorer = RiskScorer(scoring)
+        self.ledger_ttl_ms = ledger_ttl_ms
         self._clock_ms = clock_ms
 
     def evaluate(self, trades: Sequence[Trade]) -> Evaluation:
-        """Place ``trades`` in their windows, detect, score. Nothing is marked as sent yet."""
+        """Judge ``trades`` (arrival order): place new ones, detect, score. Nothing is recorded yet."""
         evaluation = Evaluation()
         if not trades:
             return evaluation
-        # A batch is one arrival, processed in event-time order: trades of one market that reach
-        # it through different partitions never make each other late, and the trade of the batch
-        # that completes a match is its last evidence trade in that order.
-        ordered = sorted(trades, key=_event_time)
-        position = {trade.trade_id: index for index, trade in enumerate(ordered)}
-        hits: dict[str, dict[tuple[str, str, str], _Hit]] = defaultdict(dict)
         now = self._clock_ms()
-        for part, windows in self.store.apply(ordered):
-            self._detect(part, windows, position, hits, evaluation)
-            for trade, own_windows in zip(part, windows.by_trade, strict=True):
-                found = hits.pop(trade.trade_id, {})
-                evaluation.analyzed.append(self._analyze(trade, own_windows, list(found.values()), now, evaluation))
+        accepted = self._classify(trades, evaluation)
+        fresh = [item for item in accepted if item.entry is None]
+        pending = {item.trade.trade_id: index for index, item in enumerate(fresh)}
+        episodes = Episodes(now)
+        judged: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        start = 0
+        for part, windows in self.store.apply([item.trade for item in fresh]):
+            views: dict[str, ArrivalView] = {}
+            for item, own in zip(fresh[start : start + len(part)], windows.by_trade, strict=True):
+                judged[item.trade.trade_id] = self._judge(item, own, views, pending, start, episodes, evaluation, now)
+            start += len(part)
+        for item in accepted:
+            record, alerts = judged.pop(item.trade.trade_id, None) or self._replay(item, evaluation, now)
+            evaluation.analyzed.append(record)
+            evaluation.alerts += alerts
+        evaluation.marks = episodes.marks
         return evaluation
 
     def commit(self, evaluation: Evaluation) -> None:
-        """Remember the new alerts as written; call only after the sink has flushed them."""
-        self.store.mark_alerts(evaluation.marks)
+        """Record the ledger entries and alert marks; call before writing the results, so that a
+        retry of a batch whose results were lost writes exactly the same results again."""
+        self.store.commit(evaluation.ledger, self.ledger_ttl_ms, evaluation.marks)
 
-    def _detect(
+    def _classify(self, trades: Sequence[Trade], evaluation: Evaluation) -> list[_Accepted]:
+        """Trades to evaluate or answer from the ledger; copies of a trade are counted or set aside."""
+        stored = self.store.lookup([ledger_key(trade.trade_id) for trade in trades])
+        counted: dict[str, tuple[str, str]] = {}  # trade id -> (fingerprint, arrival) of the copy that counts
+        accepted: list[_Accepted] = []
+        for trade, raw in zip(trades, stored, strict=True):
+            digest = fingerprint(trade.record)
+            first = counted.get(trade.trade_id)
+            if first is None:
+                entry = _entry(raw, trade)
+                first = counted[trade.trade_id] = (digest, trade.arrival) if entry is None else _counted(entry)
+                if first[0] == digest:
+                    accepted.append(_Accepted(trade, digest, entry))
+                    evaluation.redelivered += entry is not None
+                    continue
+            elif first[0] == digest:  # a second copy inside this batch: answered once
+                evaluation.duplicates += 1
+                continue
+            evaluation.conflicts.append(Conflict(trade, _conflict(trade, first[1])))
+        return accepted
+
+    def _judge(
         self,
-        part: Sequence[Trade],
-        windows: BatchWindows,
-        position: Mapping[str, int],
-        hits: dict[str, dict[tuple[str, str, str], _Hit]],
+        item: _Accepted,
+        own: Mapping[Scope, WindowState],
+        views: dict[str, ArrivalView],
+        pending: Mapping[str, int],
+        start: int,
+        episodes: Episodes,
         evaluation: Evaluation,
-    ) -> None:
-        """Add this part's matches to ``hits``, by completing trade and episode.
+        now: int,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Place one trade in its windows, as they were when it arrived, and judge it there."""
+        trade = item.trade
+        placed: dict[Scope, tuple[ArrivalView, int]] = {}
+        late = False
+        for scope, state in own.items():
+            if state.statuses[trade.trade_id] == LATE:
+                late = True
+                continue
+            view = views.get(state.key)
+            if view is None:
+                view = views[state.key] = ArrivalView(state, pending, start)
+            placed[scope] = (view, view.arrive(trade.trade_id))
+        findings = self._findings(trade, own, placed, episodes, evaluation)
+        user, market = placed.get(Scope.USER), placed.get(Scope.SYMBOL_EXCHANGE)
+        baseline = NO_BASELINE
+        if user is not None:
+            baseline = self.scorer.baseline(trade, user[0].before(user[1], self.scorer.config.baseline_trades))
+        cents = market[0].volume_cents(self.scorer.volume_window(trade.timestamp)) if market is not None else 0
+        strengths: dict[str, float] = {}
+        alert_ids: list[str] = []
+        alerts: list[dict[str, Any]] = []
+        for finding in findings:
+            pattern = finding.rule.pattern
+            strengths[pattern] = max(strengths.get(pattern, 0.0), finding.strength)
+            if finding.alert_id not in alert_ids:
+                alert_ids.append(finding.alert_id)
+            if finding.alert is not None:
+                alerts.append(finding.alert)
+            else:
+                evaluation.extended_episodes += 1
+        entry = LedgerEntry(trade.arrival, item.fingerprint, late, baseline, cents, strengths, alert_ids, alerts)
+        evaluation.ledger.append((ledger_key(trade.trade_id), entry.encode()))
+        evaluation.new_alerts += alerts
+        evaluation.late_trades += late
+        return self._analyzed(trade, entry, now), alerts
 
-        A match found through this part may be completed by a trade of a later part (its
-        evidence was already in Redis from an earlier delivery): it waits there, and a match
-        found again through a later part is the same episode, kept once.
-        """
+    def _findings(
+        self,
+        trade: Trade,
+        own: Mapping[Scope, WindowState],
+        placed: Mapping[Scope, tuple[ArrivalView, int]],
+        episodes: Episodes,
+        evaluation: Evaluation,
+    ) -> list[Finding]:
+        findings = []
         for rule in self.trade_rules:
-            for trade, own_windows in zip(part, windows.by_trade, strict=True):
-                match = self._guarded(rule, trade.trade_id, evaluation, rule.check, trade)
-                if match is not None:
-                    user = own_windows[Scope.USER]
-                    hits[trade.trade_id][(rule.rule_id, user.key, trade.trade_id)] = _Hit(rule, match, user)
-        by_scope = {scope: windows.of_scope(scope) for scope in {rule.scope for rule in self.sequence_rules}}
+            match = self._guarded(rule, trade.trade_id, evaluation, rule.check, trade)
+            if match is not None:
+                findings.append(episodes.of_trade(rule, match, own[Scope.USER], trade))
         for rule in self.sequence_rules:
-            for window in by_scope[rule.scope]:
-                for match in self._episodes(rule, window, evaluation):
-                    trigger = max((t for t in match.evidence if t in position), key=position.__getitem__)
-                    hits[trigger].setdefault((rule.rule_id, window.key, match.evidence[0]), _Hit(rule, match, window))
+            where = placed.get(rule.scope)
+            if where is None:  # late for this window: sequence rules never see it
+                continue
+            view, position = where
 
-    def _episodes(self, rule: SequenceRule, window: WindowState, evaluation: Evaluation) -> Iterator[Match]:
-        events = window.events
-        positions = list(window.batch_positions.values())
-        if len(positions) == 1 and positions[0] == len(events) - 1:
-            ends: Iterable[int] = positions  # the usual case: one new event, the newest of its window
-        else:
-            last = len(events)
-            ends = sorted({end for p in positions for end in range(p, min(p + rule.length, last))})
-        checked: dict[int, Match | None] = {}
-        for end in ends:
-            match = self._match_at(rule, window, end, checked, evaluation)
-            if match is not None and self._match_at(rule, window, end - 1, checked, evaluation) is None:
-                yield match
+            def check(rule: Rule, events: Sequence[Any], end: int, key: str = view.state.key) -> Match | None:
+                return self._guarded(rule, key, evaluation, rule.check, events, end)
 
-    def _match_at(
-        self,
-        rule: SequenceRule,
-        window: WindowState,
-        end: int,
-        checked: dict[int, Match | None],
-        evaluation: Evaluation,
-    ) -> Match | None:
-        """The match ending at ``end``, each position checked at most once per window."""
-        if end < 0:
-            return None
-        if end not in checked:
-            checked[end] = self._guarded(rule, window.key, evaluation, rule.check, window.events, end)
-        return checked[end]
+            findings += episodes.of_sequence(rule, view, position, trade, check)
+        return findings
+
+    def _replay(self, item: _Accepted, evaluation: Evaluation, now: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """A trade already in the ledger: its first result again, exactly."""
+        entry = item.entry
+        assert entry is not None
+        evaluation.republished_alerts += len(entry.alerts)
+        evaluation.late_trades += entry.late
+        return self._analyzed(item.trade, entry, now), [dict(alert) for alert in entry.alerts]
+
+    def _analyzed(self, trade: Trade, entry: LedgerEntry, now: int) -> dict[str, Any]:
+        scored = self.scorer.score(
+            ScoreInputs(trade, entry.strengths, entry.baseline, entry.market_volume_cents, entry.late)
+        )
+        return {
+            "originalTrade": trade.record,
+            "triggeredPatterns": sorted(entry.strengths),
+            "alertIds": list(entry.alert_ids),
+            **scored,
+            "processedAt": now,
+            "engineVersion": ENGINE_VERSION,
+        }
 
     def _guarded(
         self, rule: Rule, subject: str, evaluation: Evaluation, check: Callable[..., Match | None], *args: Any
@@ -178,79 +273,23 @@ class RiskEngine:
             evaluation.rule_failures.append(RuleFailure(rule.rule_id, subject, f"{type(exc).__name__}: {exc}"))
             return None
 
-    def _analyze(
-        self,
-        trade: Trade,
-        own_windows: Mapping[Scope, WindowState],
-        hits: Sequence[_Hit],
-        now: int,
-        evaluation: Evaluation,
-    ) -> dict[str, Any]:
-        strengths: dict[str, float] = {}
-        alert_ids: list[str] = []
-        for hit in hits:
-            strengths[hit.rule.pattern] = max(strengths.get(hit.rule.pattern, 0.0), hit.match.strength)
-            alert_ids.append(self._raise(trade, hit, now, evaluation))
-        user = own_windows[Scope.USER]
-        market = own_windows.get(Scope.SYMBOL_EXCHANGE)
-        late = any(w.batch_trade_ids.get(trade.trade_id) == LATE for w in (user, market) if w is not None)
-        evaluation.late_trades += late
-        scored = self.scorer.score(
-            ScoreInputs(
-                trade=trade,
-                pattern_strengths=strengths,
-                previous_user_events=_events_before(user, trade),
-                volume_buckets=market.volume_buckets if market is not None else {},
-                late=late,
-            )
-        )
-        return {
-            "originalTrade": trade.record,
-            "triggeredPatterns": sorted(strengths),
-            "alertIds": alert_ids,
-            **scored,
-            "processedAt": now,
-            "engineVersion": ENGINE_VERSION,
-        }
 
-    def _raise(self, trade: Trade, hit: _Hit, now: int, evaluation: Evaluation) -> str:
-        """The id of the alert for ``hit``: a new alert, or the one already raised for its episode.
-
-        An episode is known by its rule and its first evidence trade, so a redelivery (same
-        evidence) and a late trade that reshapes an episode already alerted (same first trade,
-        different evidence) both point at the existing alert instead of raising another.
-        """
-        window = hit.window
-        episode = (window.key, hit.rule.rule_id, hit.match.evidence[0])
-        if episode in evaluation.raised:  # found again through another part of this batch
-            return evaluation.raised[episode]
-        earlier = window.episodes.get(episode[1:])
-        if earlier is not None:  # written by an earlier delivery
-            evaluation.suppressed_alerts += 1
-            return earlier
-        identifier = alert_id(hit.rule.pattern, window.key, hit.match.evidence)
-        evaluation.raised[episode] = identifier
-        severity = severity_for_strength(hit.match.strength)
-        evaluation.alerts.append(build_alert(hit.rule, hit.match, severity, trade, window.key, now))
-        evaluation.marks.append(
-            AlertMark(
-                window.key, identifier, hit.rule.rule_id, hit.match.evidence[0], hit.match.timestamp, window.spec.ttl_ms
-            )
-        )
-        return identifier
+def _counted(entry: LedgerEntry) -> tuple[str, str]:
+    return entry.fingerprint, entry.arrival
 
 
-def _event_time(trade: Trade) -> int:
-    return trade.timestamp
+def _entry(raw: bytes | None, trade: Trade) -> LedgerEntry | None:
+    if raw is None:
+        return None
+    try:
+        return LedgerEntry.decode(raw)
+    except LedgerFormatError as exc:  # not ours to read: evaluate the trade as new rather than fail forever
+        logger.warning("ignoring the ledger entry of %s: %s", trade.trade_id, exc)
+        return None
 
 
-def _events_before(window: WindowState, trade: Trade) -> Sequence[WindowEvent]:
-    """The window's events that precede ``trade`` in event-time order (the window's own order)."""
-    position = window.batch_positions.get(trade.trade_id)
-    if position is None:  # a late trade is not in the window: find where it would have been
-        position = bisect_left(window.events, (trade.timestamp, trade.trade_id), key=_event_order)
-    return window.events[:position]
-
-
-def _event_order(event: WindowEvent) -> tuple[int, str]:
-    return event.timestamp, event.trade_id
+def _conflict(trade: Trade, first_arrival: str) -> str:
+    return (
+        f"trade {trade.trade_id} was first received at {describe_arrival(first_arrival)} with different content; "
+        "the first copy's result stands. Send a correction under a new tradeId."
+    )

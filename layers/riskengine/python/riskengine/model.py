@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# A record's arrival key: partition and offset as fixed-width hex, so that keys sort like
+# (partition, offset). Window members start with it, which orders equal event times by arrival.
+PARTITION_DIGITS = 5
+OFFSET_DIGITS = 13
+
 
 class Side(StrEnum):
     BUY = "BUY"
@@ -44,6 +49,22 @@ class SourceRecord:
     def position(self) -> str:
         return f"{self.topic}-{self.partition}@{self.offset}"
 
+    @property
+    def arrival(self) -> str:
+        return arrival_key(self.partition, self.offset)
+
+
+def arrival_key(partition: int, offset: int) -> str:
+    """``(partition, offset)`` as a string that sorts like the pair (see PARTITION_DIGITS)."""
+    if not (0 <= partition < 16**PARTITION_DIGITS and 0 <= offset < 16**OFFSET_DIGITS):
+        raise ValueError(f"partition {partition} / offset {offset} outside what arrival keys can order")
+    return f"{partition:0{PARTITION_DIGITS}x}{offset:0{OFFSET_DIGITS}x}"
+
+
+def describe_arrival(key: str) -> str:
+    """An arrival key in words, for messages: ``partition 3, offset 1234``."""
+    return f"partition {int(key[:PARTITION_DIGITS], 16)}, offset {int(key[PARTITION_DIGITS:], 16)}"
+
 
 @dataclass(frozen=True, slots=True)
 class Trade:
@@ -62,3 +83,6 @@ class Trade:
     country: str | None
     counterparty_user_id: str | None
     record: dict[str, Any] = field(repr=False, compare=False)
+    # Where the trade's record sits in its partition (``arrival_key``): ties in event time are
+    # ordered by it, and a redelivery of the record is recognised by it.
+    arrival: str = ""

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from riskengine.errors import RiskEngineError
-from riskengine.model import SourceRecord
+from riskengine.model import SourceRecord, arrival_key
 
 EVENT_SOURCES = frozenset({"aws:kafka", "SelfManagedKafka"})
 
@@ -39,12 +40,38 @@ def parse_event(event: Mapping[str, Any]) -> list[SourceRecord]:
     return records
 
 
+def arrival_order(records: Iterable[SourceRecord]) -> list[SourceRecord]:
+    """``records`` in the order they reached Kafka, as a stream of batches of one would see them.
+
+    Each partition keeps its offset order; partitions are merged by record timestamp (ties by
+    topic and partition). The order depends only on the records, never on how the trigger grouped
+    them into batches, so the engine's results do not either.
+    """
+    lanes: dict[tuple[str, int], list[SourceRecord]] = {}
+    for record in records:
+        lanes.setdefault((record.topic, record.partition), []).append(record)
+    ordered = [sorted(lane, key=_offset) for _, lane in sorted(lanes.items())]
+    if len(ordered) == 1:
+        return ordered[0]
+    return list(heapq.merge(*ordered, key=_timestamp))
+
+
+def _offset(record: SourceRecord) -> int:
+    return record.offset
+
+
+def _timestamp(record: SourceRecord) -> int:
+    return record.timestamp
+
+
 def _record(raw: Mapping[str, Any]) -> SourceRecord:
     try:
+        partition, offset = int(raw["partition"]), int(raw["offset"])
+        arrival_key(partition, offset)  # raises ValueError beyond what arrival keys can order
         return SourceRecord(
             topic=raw["topic"],
-            partition=int(raw["partition"]),
-            offset=int(raw["offset"]),
+            partition=partition,
+            offset=offset,
             timestamp=int(raw.get("timestamp", 0)),
             key=_b64(raw.get("key")),
             value=_b64(raw.get("value")),

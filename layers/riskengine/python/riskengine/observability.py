@@ -45,8 +45,13 @@ def record_batch_metrics(metrics: Metrics, outcome: BatchOutcome) -> None:
     metrics.add_metric(name="TradesScored", unit=MetricUnit.Count, value=outcome.scored)
     metrics.add_metric(name="DeadLettered", unit=MetricUnit.Count, value=sum(outcome.dead_letters.values()))
     metrics.add_metric(name="DuplicateTrades", unit=MetricUnit.Count, value=outcome.duplicates)
+    metrics.add_metric(name="RedeliveredTrades", unit=MetricUnit.Count, value=outcome.redelivered)
+    metrics.add_metric(
+        name="ConflictingDuplicates", unit=MetricUnit.Count, value=outcome.dead_letters["conflicting_duplicate"]
+    )
     metrics.add_metric(name="LateTrades", unit=MetricUnit.Count, value=outcome.late_trades)
     metrics.add_metric(name="AlertsSuppressed", unit=MetricUnit.Count, value=outcome.alerts_suppressed)
+    metrics.add_metric(name="AlertsRepublished", unit=MetricUnit.Count, value=outcome.alerts_republished)
     metrics.add_metric(name="RuleFailures", unit=MetricUnit.Count, value=outcome.rule_failures)
     metrics.add_metric(name="BatchFailures", unit=MetricUnit.Count, value=int(outcome.failure is not None))
     per_pattern: dict[str, int] = {}

@@ -1,9 +1,12 @@
-"""One trigger batch end to end: decode, validate, evaluate, write, then remember.
+"""One trigger batch end to end: order, decode, validate, evaluate, record, then write.
 
-Order matters for "nothing lost, nothing doubled": results (and dead letters) are flushed
-before alerts are marked as sent, and a batch whose state or results could not be written
-is reported back as failed so the trigger retries it; state changes are idempotent, so
-the retry is safe.
+Order matters for "nothing lost, nothing doubled". Records are taken in arrival order (each
+partition in offset order, partitions merged by record timestamp), the order a batch of one at a
+time would have seen them. The engine's decisions (ledger entries, alert marks) are recorded
+before anything is written, and everything the batch produces (analysed trades, alerts, dead
+letters) is written in one go at the end: a batch that fails anywhere writes nothing of its own
+and is reported back as failed, and its retry, answered from the ledger, writes exactly what the
+failed attempt would have.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ from riskengine.codec import TRADES_SUBJECT, AvroCodec, CodecError, RegistryUnav
 from riskengine.engine import Evaluation, RiskEngine
 from riskengine.errors import InvalidTrade, SinkError, StateStoreError
 from riskengine.model import SourceRecord, Trade
-from riskengine.msk import batch_item_failures
+from riskengine.msk import arrival_order, batch_item_failures
 from riskengine.sinks.base import DeadLetter, Sink
-from riskengine.validation import validate_trade
+from riskengine.validation import DEFAULT_MAX_FUTURE_SKEW_MS, DEFAULT_MAX_TRADE_AGE_MS, validate_trade
 
 logger = logging.getLogger(__name__)
+CONFLICTING_DUPLICATE = "conflicting_duplicate"
 
 
 @dataclass(slots=True)
@@ -31,8 +35,10 @@ class BatchOutcome:
     received: int = 0
     scored: int = 0
     duplicates: int = 0
+    redelivered: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
-    alerts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (pattern, severity) -> count
+    alerts: Counter[tuple[str, str]] = field(default_factory=Counter)  # new alerts: (pattern, severity) -> count
+    alerts_republished: int = 0
     alerts_suppressed: int = 0
     late_trades: int = 0
     rule_failures: int = 0
@@ -51,65 +57,72 @@ class BatchProcessor:
     engine: RiskEngine
     codec: AvroCodec
     sink: Sink
-    max_future_skew_ms: int = 300_000
+    max_future_skew_ms: int = DEFAULT_MAX_FUTURE_SKEW_MS
+    max_trade_age_ms: int = DEFAULT_MAX_TRADE_AGE_MS
     clock_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
 
     def process(self, records: Sequence[SourceRecord]) -> BatchOutcome:
         started = time.perf_counter()
         outcome = BatchOutcome(received=len(records))
         try:
-            trades = self._accept(records, outcome)
+            trades, letters = self._accept(arrival_order(records))
             evaluation = self.engine.evaluate(trades)
-            self.sink.publish(evaluation.analyzed, evaluation.alerts)
-            self.sink.flush()
+            letters += self._conflicts(evaluation, records)
+            self.engine.commit(evaluation)
+            self.sink.write(evaluation.analyzed, evaluation.alerts, letters)
         except (RegistryUnavailable, StateStoreError, SinkError) as exc:
             logger.error("batch of %d records failed and will be retried: %s", len(records), exc)
             outcome.failure, outcome.failed_records = exc.detail, records
             outcome.latency_ms = (time.perf_counter() - started) * 1000
             return outcome
-        self._remember(evaluation)
         outcome.evaluation = evaluation
+        outcome.dead_letters.update(letter.reason for letter in letters)
         outcome.scored = len(evaluation.analyzed)
-        outcome.alerts.update((a["patternType"], a["severity"]) for a in evaluation.alerts)
-        outcome.alerts_suppressed = evaluation.suppressed_alerts
+        outcome.duplicates = evaluation.duplicates
+        outcome.redelivered = evaluation.redelivered
+        outcome.alerts.update((a["patternType"], a["severity"]) for a in evaluation.new_alerts)
+        outcome.alerts_republished = evaluation.republished_alerts
+        outcome.alerts_suppressed = evaluation.extended_episodes
         outcome.late_trades = evaluation.late_trades
         outcome.rule_failures = len(evaluation.rule_failures)
         outcome.latency_ms = (time.perf_counter() - started) * 1000
         return outcome
 
-    def _accept(self, records: Sequence[SourceRecord], outcome: BatchOutcome) -> list[Trade]:
-        """Decoded, valid, first-seen trades; everything else is dead-lettered or counted."""
+    def _accept(self, records: Sequence[SourceRecord]) -> tuple[list[Trade], list[DeadLetter]]:
+        """Decoded, valid trades in arrival order, and a dead letter for every other record."""
         now = self.clock_ms()
         trades: list[Trade] = []
-        seen: set[str] = set()
+        letters: list[DeadLetter] = []
         for record in records:
             try:
                 if not record.value:
                     raise InvalidTrade("record has no value", reason="empty_value")
                 raw = self.codec.decode(TRADES_SUBJECT, record.value)
-                trade = validate_trade(raw, now_ms=now, max_future_skew_ms=self.max_future_skew_ms)
+                trade = validate_trade(
+                    raw,
+                    now_ms=now,
+                    max_future_skew_ms=self.max_future_skew_ms,
+                    max_age_ms=self.max_trade_age_ms,
+                    arrival=record.arrival,
+                )
             except RegistryUnavailable:
                 raise  # not the record's fault: retry the batch rather than dead-letter good data
             except (CodecError, InvalidTrade) as exc:
-                self._reject(record, exc.reason, exc.detail, outcome)
+                letters.append(_dead_letter(record, exc.reason, exc.detail))
                 continue
-            if trade.trade_id in seen:  # a producer retry inside one batch: score it once
-                outcome.duplicates += 1
-                continue
-            seen.add(trade.trade_id)
             trades.append(trade)
-        return trades
+        return trades, letters
 
-    def _reject(self, record: SourceRecord, reason: str, detail: str, outcome: BatchOutcome) -> None:
-        logger.warning("dead-lettering %s: %s (%s)", record.position, reason, detail)
-        self.sink.dead_letter(DeadLetter(record, reason, detail))
-        outcome.dead_letters[reason] += 1
+    def _conflicts(self, evaluation: Evaluation, records: Sequence[SourceRecord]) -> list[DeadLetter]:
+        if not evaluation.conflicts:
+            return []
+        by_arrival = {record.arrival: record for record in records}
+        return [
+            _dead_letter(by_arrival[conflict.trade.arrival], CONFLICTING_DUPLICATE, conflict.detail)
+            for conflict in evaluation.conflicts
+        ]
 
-    def _remember(self, evaluation: Evaluation) -> None:
-        try:
-            self.engine.commit(evaluation)
-        except StateStoreError as exc:
-            # The alerts are already written; failing the batch now would write them again.
-            logger.error(
-                "could not record %d alert marks (a redelivery may repeat them): %s", len(evaluation.marks), exc
-            )
+
+def _dead_letter(record: SourceRecord, reason: str, detail: str) -> DeadLetter:
+    logger.warning("dead-lettering %s: %s (%s)", record.position, reason, detail)
+    return DeadLetter(record, reason, detail)

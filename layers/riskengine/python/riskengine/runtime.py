@@ -38,8 +38,8 @@ def build_engine(
 ) -> RiskEngine:
     rules = load_rules(settings.rules)
     scoring = scoring or ScoringConfig()
-    store = RedisWindowStore(client, window_specs(rules, scoring, settings.allowed_lateness_ms))
-    return RiskEngine(store, rules, scoring)
+    specs = window_specs(rules, scoring, settings.user_lateness_ms, settings.market_lateness_ms)
+    return RiskEngine(RedisWindowStore(client, specs), rules, scoring, ledger_ttl_ms=settings.duplicate_horizon_ms)
 
 
 def build_sink(settings: Settings, codec: AvroCodec) -> Sink:
@@ -55,7 +55,13 @@ def build_processor(settings: Settings, sink: Sink | None = None, codec: AvroCod
     codec = codec or AvroCodec(registry_from_env())
     sink = sink or build_sink(settings, codec)
     engine = build_engine(redis_client(settings), settings)
-    return BatchProcessor(engine=engine, codec=codec, sink=sink, max_future_skew_ms=settings.max_future_skew_ms)
+    return BatchProcessor(
+        engine=engine,
+        codec=codec,
+        sink=sink,
+        max_future_skew_ms=settings.max_future_skew_ms,
+        max_trade_age_ms=settings.max_trade_age_ms,
+    )
 
 
 @functools.cache

@@ -15,6 +15,7 @@ from typing import Any
 
 from riskengine.errors import ConfigurationError
 from riskengine.sinks.base import Topics
+from riskengine.validation import DEFAULT_MAX_FUTURE_SKEW_MS, DEFAULT_MAX_TRADE_AGE_MS
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +49,26 @@ class Settings:
     redis_cluster: bool = False
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     topics: Topics = field(default_factory=Topics)
-    allowed_lateness_ms: int = 5_000
-    max_future_skew_ms: int = 300_000
+    # How far behind its window's watermark a trade may arrive and still be placed: user windows
+    # are fed from one partition in order; market windows from every partition, lagging each other.
+    user_lateness_ms: int = 10_000
+    market_lateness_ms: int = 60_000
+    max_future_skew_ms: int = DEFAULT_MAX_FUTURE_SKEW_MS
+    max_trade_age_ms: int = DEFAULT_MAX_TRADE_AGE_MS
+    # How long a trade id is remembered (its ledger entry): copies within it are answered from it.
+    duplicate_horizon_ms: int = 3_600_000
     rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Where results go: "kafka" in AWS; local tools also use "discard" (benchmarks) and
     # "jsonl:DIR" (replay), always behind the same handler.
     sink: str = "kafka"
 
     def __post_init__(self) -> None:
-        if self.allowed_lateness_ms < 0 or self.max_future_skew_ms < 0:
-            raise ConfigurationError("ALLOWED_LATENESS_MS and MAX_FUTURE_SKEW_MS must be >= 0")
+        for name in ("user_lateness_ms", "market_lateness_ms", "max_future_skew_ms"):
+            if getattr(self, name) < 0:
+                raise ConfigurationError(f"{name.upper()} must be >= 0, got {getattr(self, name)}")
+        for name in ("max_trade_age_ms", "duplicate_horizon_ms"):
+            if getattr(self, name) <= 0:
+                raise ConfigurationError(f"{name.upper()} must be > 0, got {getattr(self, name)}")
         if self.sink not in {"kafka", "discard"} and not self.sink.startswith("jsonl:"):
             raise ConfigurationError(f"RISKENGINE_SINK must be kafka, discard or jsonl:DIR, got {self.sink!r}")
 
@@ -65,6 +76,11 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from ``env`` (default ``os.environ``); see docs/configuration.md."""
         env = os.environ if env is None else env
+        if "ALLOWED_LATENESS_MS" in env:
+            raise ConfigurationError(
+                "ALLOWED_LATENESS_MS is no longer read: set USER_LATENESS_MS (user windows, default 10000) and "
+                "MARKET_LATENESS_MS (market windows, default 60000) instead, then remove it"
+            )
         defaults, kafka, topics = cls(), KafkaSettings(), Topics()
         return cls(
             redis_url=env.get("REDIS_URL", defaults.redis_url),
@@ -81,8 +97,11 @@ class Settings:
                 alerts=env.get("ALERTS_TOPIC", topics.alerts),
                 dead_letter=env.get("DEAD_LETTER_TOPIC", topics.dead_letter),
             ),
-            allowed_lateness_ms=_int(env, "ALLOWED_LATENESS_MS", defaults.allowed_lateness_ms),
+            user_lateness_ms=_int(env, "USER_LATENESS_MS", defaults.user_lateness_ms),
+            market_lateness_ms=_int(env, "MARKET_LATENESS_MS", defaults.market_lateness_ms),
             max_future_skew_ms=_int(env, "MAX_FUTURE_SKEW_MS", defaults.max_future_skew_ms),
+            max_trade_age_ms=_int(env, "MAX_TRADE_AGE_MS", defaults.max_trade_age_ms),
+            duplicate_horizon_ms=_int(env, "DUPLICATE_HORIZON_MS", defaults.duplicate_horizon_ms),
             rules=_rules(env),
             sink=env.get("RISKENGINE_SINK", defaults.sink),
         )

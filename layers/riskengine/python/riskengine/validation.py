@@ -1,13 +1,31 @@
 """Turn a decoded CryptoTrade dict into a :class:`Trade`, or say precisely why not.
 
 Every rejection names a stable ``reason`` (used as a dead-letter header and a metric
-dimension) and a ``detail`` that tells the producer what to fix.
+dimension) and a ``detail`` that tells the producer what to fix. Only the first problem found
+is reported, always in this order (so a producer fixing one problem at a time converges):
+
+1. the record is an object (``not_an_object``);
+2. required strings: present, non-empty, free of control characters (``missing_field``,
+   ``bad_field_type``, ``control_characters``);
+3. identifier lengths within :data:`MAX_FIELD_LENGTHS` (``field_too_long``);
+4. ``quantity``, ``price``, ``notional``: finite numbers > 0 (``missing_field``, ``bad_field_type``,
+   ``<name>_not_positive``), ``quantity x price`` finite (``product_not_finite``), ``notional`` at
+   most :data:`MAX_NOTIONAL_USD` (``notional_implausible``);
+5. ``side`` and ``orderType`` known (``unknown_side``, ``unknown_order_type``);
+6. ``symbol`` is BASE/QUOTE and agrees with ``baseAsset``/``quoteAsset`` (``bad_symbol``);
+7. ``notional`` within the tolerance of ``quantity x price``, for USD-quoted pairs only
+   (``notional_mismatch``);
+8. ``timestamp``: epoch milliseconds, not too far ahead of the clock, not implausibly old
+   (``bad_field_type``, ``timestamp_in_future``, ``timestamp_too_old``);
+9. optional fields: strings or null, ``country`` an ISO code (``bad_field_type``, ``bad_country``).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from riskengine.errors import InvalidTrade
@@ -22,25 +40,66 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 SIDES = frozenset(s.value for s in Side)
 ORDER_TYPES = frozenset(o.value for o in OrderType)
 
+# Exchange clocks are synchronised to within seconds; minutes of skew would let a mis-stamped trade
+# move its market's watermark (and so expire other trades' window state) far ahead of real time.
+DEFAULT_MAX_FUTURE_SKEW_MS = 5_000
+# Ten Julian years. Older trades are not a back-fill, they are a unit or clock error.
+DEFAULT_MAX_TRADE_AGE_MS = 315_576_000_000
+# Current epoch time is ~1.7e12 ms: below 1e11 it must be seconds, above 1e14 microseconds or finer.
+SECONDS_LIKE_BELOW = 100_000_000_000
+MICROSECONDS_LIKE_ABOVE = 100_000_000_000_000
+NANOSECONDS_LIKE_ABOVE = 100_000_000_000_000_000
+# Identifiers become parts of Redis keys and window members, so their size must be bounded.
+# symbol, baseAsset and quoteAsset are bounded by SYMBOL_FORMAT; country by COUNTRY_FORMAT.
+MAX_FIELD_LENGTHS: Mapping[str, int] = MappingProxyType(
+    {
+        "tradeId": 128,
+        "userId": 128,
+        "customerId": 128,
+        "exchange": 32,
+        "orderId": 128,
+        "sessionId": 128,
+        "walletAddress": 128,
+        "counterpartyUserId": 128,
+        "ipAddress": 45,  # the longest textual IPv6 address (IPv4-mapped)
+    }
+)
+# A trillion dollars: more than any venue trades in a day. Market volume is summed in whole cents
+# in Redis' 64-bit integers, which this keeps far from overflowing.
+MAX_NOTIONAL_USD = 1e12
+# notional is USD by contract; quantity x price is in the quote asset, so it can only be checked
+# against notional when the quote asset is the dollar or a coin pegged to it.
+USD_QUOTE_ASSETS = frozenset({"USD", "USDT", "USDC", "BUSD", "DAI", "TUSD", "USDP", "FDUSD", "PYUSD"})
+
 
 def validate_trade(
     raw: dict[str, Any],
     *,
     now_ms: int,
-    max_future_skew_ms: int = 300_000,
+    max_future_skew_ms: int = DEFAULT_MAX_FUTURE_SKEW_MS,
     notional_tolerance: float = 0.01,
+    max_age_ms: int = DEFAULT_MAX_TRADE_AGE_MS,
+    arrival: str = "",
 ) -> Trade:
-    """Validate ``raw`` (camelCase CryptoTrade fields) and return a normalised :class:`Trade`."""
+    """Validate ``raw`` (camelCase CryptoTrade fields) and return a normalised :class:`Trade`.
+
+    The checks and their order are listed in the module docstring. ``arrival`` (the record's
+    position, ``model.arrival_key``) is not checked, only carried into the Trade.
+    """
     if not isinstance(raw, dict):
         raise InvalidTrade(f"expected a JSON object, got {type(raw).__name__}", reason="not_an_object")
     record = {name: raw.get(name) for name in OPTIONAL_STRINGS} | raw
     _require_strings(record)
+    _check_lengths(record)
     quantity, price, notional = (_positive_number(record, name) for name in REQUIRED_NUMBERS)
-    _check_notional(quantity, price, notional, notional_tolerance)
+    _check_product(quantity, price)
+    _check_notional_size(notional)
     side = _enum_value(record, "side", SIDES)
     _enum_value(record, "orderType", ORDER_TYPES)
     _check_symbol(record)
-    timestamp = _timestamp(record, now_ms, max_future_skew_ms)
+    if record["quoteAsset"] in USD_QUOTE_ASSETS:
+        _check_notional(quantity, price, notional, notional_tolerance)
+    timestamp = _timestamp(record, now_ms, max_future_skew_ms, max_age_ms)
     _check_optionals(record)
     return Trade(
         trade_id=record["tradeId"],
@@ -56,6 +115,7 @@ def validate_trade(
         country=record["country"],
         counterparty_user_id=record["counterpartyUserId"],
         record=record,
+        arrival=arrival,
     )
 
 
@@ -69,6 +129,17 @@ def _require_strings(record: dict[str, Any]) -> None:
         if CONTROL_CHARACTERS.search(value):
             # Ids travel inside window members, where control characters are separators.
             raise InvalidTrade(f"field '{name}' contains control characters", reason="control_characters")
+
+
+def _check_lengths(record: dict[str, Any]) -> None:
+    for name, limit in MAX_FIELD_LENGTHS.items():
+        value = record.get(name)
+        # A non-string optional value is reported as bad_field_type by _check_optionals.
+        if isinstance(value, str) and len(value) > limit:
+            raise InvalidTrade(
+                f"field '{name}' is {len(value)} characters long; at most {limit} are allowed",
+                reason="field_too_long",
+            )
 
 
 def _positive_number(record: dict[str, Any], name: str) -> float:
@@ -86,6 +157,23 @@ def _positive_number(record: dict[str, Any], name: str) -> float:
     if number <= 0:
         raise InvalidTrade(f"field '{name}' must be > 0, got {value!r}", reason=f"{name}_not_positive")
     return number
+
+
+def _check_product(quantity: float, price: float) -> None:
+    # Two finite doubles can multiply to inf; inf would slip through the notional comparison.
+    if not math.isfinite(quantity * price):
+        raise InvalidTrade(
+            f"quantity {quantity!r} x price {price!r} overflows a double; send realistic values",
+            reason="product_not_finite",
+        )
+
+
+def _check_notional_size(notional: float) -> None:
+    if notional > MAX_NOTIONAL_USD:
+        raise InvalidTrade(
+            f"notional {notional!r} USD is above the plausible maximum of {MAX_NOTIONAL_USD:,.0f} USD per trade",
+            reason="notional_implausible",
+        )
 
 
 def _check_notional(quantity: float, price: float, notional: float, tolerance: float) -> None:
@@ -125,7 +213,7 @@ def _check_symbol(record: dict[str, Any]) -> None:
         )
 
 
-def _timestamp(record: dict[str, Any], now_ms: int, max_future_skew_ms: int) -> int:
+def _timestamp(record: dict[str, Any], now_ms: int, max_future_skew_ms: int, max_age_ms: int) -> int:
     value = record.get("timestamp")
     if value is None:
         raise InvalidTrade("missing required field 'timestamp'", reason="missing_field")
@@ -134,10 +222,31 @@ def _timestamp(record: dict[str, Any], now_ms: int, max_future_skew_ms: int) -> 
     if value > now_ms + max_future_skew_ms:
         raise InvalidTrade(
             f"timestamp {value} is {(value - now_ms) / 1000:.0f} s in the future "
-            f"(allowed: {max_future_skew_ms / 1000:.0f} s)",
+            f"(allowed: {max_future_skew_ms / 1000:.0f} s){_unit_hint(value)}",
             reason="timestamp_in_future",
         )
+    if value < now_ms - max_age_ms:
+        raise InvalidTrade(
+            f"timestamp {value} is {_duration(now_ms - value)} old "
+            f"(allowed: {_duration(max_age_ms)}){_unit_hint(value)}",
+            reason="timestamp_too_old",
+        )
     return value
+
+
+def _duration(ms: int) -> str:
+    return f"{ms / 86_400_000:,.0f} days" if ms >= 86_400_000 else f"{ms / 1000:,.0f} s"
+
+
+def _unit_hint(value: int) -> str:
+    """Name the likely unit mistake: the usual cause of a wildly wrong timestamp."""
+    if value < SECONDS_LIKE_BELOW:
+        return f"; {value} looks like epoch seconds; send epoch milliseconds"
+    if value > NANOSECONDS_LIKE_ABOVE:
+        return f"; {value} looks like epoch nanoseconds; send epoch milliseconds"
+    if value > MICROSECONDS_LIKE_ABOVE:
+        return f"; {value} looks like epoch microseconds; send epoch milliseconds"
+    return ""
 
 
 def _check_optionals(record: dict[str, Any]) -> None:

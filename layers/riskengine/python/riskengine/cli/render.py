@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -78,6 +79,10 @@ def _users_table(report: DemoReport) -> Table:
 
 
 def replay_report(console: Console, report: ReplayReport) -> None:
+    if report.empty:
+        # Without this, three empty files look like a replay that found nothing wrong with real trades.
+        message = f"{report.source} holds no trades: wrote three empty files to {report.out_dir}"
+        console.print(escape(message), soft_wrap=True)
     table = Table(title=f"Replay written to {report.out_dir}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")

@@ -10,9 +10,11 @@ into a result instead of a crash.
 from __future__ import annotations
 
 import math
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Context, Decimal
 from typing import ClassVar
 
 from riskengine.model import Trade
@@ -97,6 +99,39 @@ def escalate(base: float, ratio: float, saturation: float) -> float:
     if ratio <= 1.0:
         return base
     return min(1.0, base + (1.0 - base) * math.log(ratio) / math.log(saturation))
+
+
+# Float products are within ~1e-16 of the exact decimal product of the inputs' shortest reprs, so a
+# relative gap wider than this cannot be a rounding artefact and the float comparison decides.
+EXACT_COMPARISON_BAND = 1e-9
+# Subnormal numbers lose relative precision (repr(5e-324) is 1 % off the double), so comparisons
+# involving one (or zero) always take the exact path.
+_SMALLEST_NORMAL = sys.float_info.min
+# Two reprs have at most 17 significant digits each: a 40-digit product is never rounded.
+_EXACT = Context(prec=40)
+
+
+def exceeds_multiple(value: float, factor: float, base: float) -> bool:
+    """``value > factor * base``, judged exactly on the decimal numbers the floats print as.
+
+    Thresholds are written in decimal (1.1x, 1.5x); in binary 18.513 / 16.83 is 1.1000000000000003
+    and 1.5 * 1000.01 is 1500.0149999999999, so a float comparison at exactly the threshold can go
+    either way. Only comparisons within EXACT_COMPARISON_BAND of the threshold (or on subnormal
+    numbers) pay for Decimal arithmetic.
+    """
+    scaled = factor * base
+    magnitude = abs(scaled)
+    # Written out rather than in a helper: this runs for every window position a rule looks at.
+    if (
+        abs(value - scaled) > EXACT_COMPARISON_BAND * magnitude
+        and magnitude >= _SMALLEST_NORMAL
+        and abs(base) >= _SMALLEST_NORMAL
+        and abs(factor) >= _SMALLEST_NORMAL
+    ):
+        return value > scaled
+    if math.isnan(value) or not (math.isfinite(factor) and math.isfinite(base)):
+        return value > scaled  # Decimal cannot compare nan or multiply inf by 0; floats answer as IEEE does
+    return Decimal(repr(value)) > _EXACT.multiply(Decimal(repr(factor)), Decimal(repr(base)))
 
 
 def last_events(events: Sequence[WindowEvent], end: int, count: int) -> Sequence[WindowEvent] | None:

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from riskengine.detectors.base import Match, RuleConfig, SequenceRule, escalate, last_events
+from riskengine.detectors.base import Match, RuleConfig, SequenceRule, escalate, exceeds_multiple, last_events
 from riskengine.windows.events import WindowEvent
 from riskengine.windows.spec import Scope
 
@@ -47,7 +47,10 @@ class VolumeSpike(SequenceRule):
         if run[0].notional <= self.config.min_first_notional_usd:
             return None
         factor = self.config.growth_factor
-        if any(later.notional <= factor * earlier.notional for earlier, later in itertools.pairwise(run)):
+        # Every step must be strictly more than factor x the previous, judged exactly: 1500.015 is
+        # exactly 1.5 x 1000.01 (no growth beyond the factor), but 1.5 * 1000.01 is 1500.0149999999999.
+        steps = itertools.pairwise(run)
+        if not all(exceeds_multiple(later.notional, factor, earlier.notional) for earlier, later in steps):
             return None
         growth = run[-1].notional / run[0].notional
         expected = factor ** (len(run) - 1)

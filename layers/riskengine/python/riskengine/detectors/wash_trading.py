@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from riskengine.detectors.base import Match, RuleConfig, SequenceRule, escalate, last_events
+from riskengine.detectors.base import Match, RuleConfig, SequenceRule, escalate, exceeds_multiple, last_events
 from riskengine.windows.events import WindowEvent
 from riskengine.windows.spec import Scope
 
@@ -41,9 +41,11 @@ class WashTrading(SequenceRule):
             return None
         span = run[-1].timestamp - run[0].timestamp
         quantities = [e.quantity for e in run]
-        ratio = max(quantities) / min(quantities)
-        if span > self.config.window_ms or ratio > self.config.max_quantity_ratio:
+        largest, smallest = max(quantities), min(quantities)
+        # Judged exactly: 18.513 is exactly 1.1 x 16.83, though 18.513 / 16.83 is 1.1000000000000003 in floats.
+        if span > self.config.window_ms or exceeds_multiple(largest, self.config.max_quantity_ratio, smallest):
             return None
+        ratio = largest / smallest
         # Strength rises as the sizes get closer: identical sizes are the strongest sign.
         closeness = self.config.max_quantity_ratio / ratio
         return Match(

@@ -56,12 +56,18 @@ class CryptoTradeIn(_Wire):
     quantity: float = Field(gt=0, description="Filled quantity in baseAsset units.")
     price: float = Field(gt=0, description="Fill price in quoteAsset per baseAsset unit.")
     notional: float | None = Field(
-        None, gt=0, description="Value in USD, within 1 % of quantity x price; quantity x price when absent."
+        None,
+        gt=0,
+        description=(
+            "Value in USD; within 1 % of quantity x price when the quote asset is USD or a USD stable coin "
+            "(USDT, USDC, ...), and quantity x price when absent there. Required for other quote assets "
+            "(e.g. ETH/BTC), whose price is not in USD."
+        ),
     )
     timestamp: int | None = Field(
         None,
         gt=0,
-        description="Event time, epoch ms; at most MAX_FUTURE_SKEW_MS (5 min) ahead. The server's clock when absent.",
+        description="Event time, epoch ms; at most MAX_FUTURE_SKEW_MS (5 s) ahead. The server's clock when absent.",
     )
     exchange: str = Field(description="Venue that executed the trade, e.g. BINANCE.")
     wallet_address: str | None = None

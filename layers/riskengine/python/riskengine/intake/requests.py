@@ -12,7 +12,14 @@ from typing import Any
 
 from riskengine.errors import InvalidTrade
 from riskengine.intake.models import MAX_TRADES_PER_REQUEST, TradeProblem
-from riskengine.validation import OPTIONAL_STRINGS, REQUIRED_NUMBERS, REQUIRED_STRINGS, validate_trade
+from riskengine.validation import (
+    DEFAULT_MAX_TRADE_AGE_MS,
+    OPTIONAL_STRINGS,
+    REQUIRED_NUMBERS,
+    REQUIRED_STRINGS,
+    USD_QUOTE_ASSETS,
+    validate_trade,
+)
 
 __all__ = ["TRADE_FIELDS", "TradesRejected", "checked_trades"]
 
@@ -28,8 +35,13 @@ class TradesRejected(Exception):
         self.problems = problems
 
 
-def checked_trades(items: list[Any], now_ms: int, max_future_skew_ms: int) -> list[dict[str, Any]]:
-    """The records to write, or TradesRejected naming every trade that is not acceptable."""
+def checked_trades(
+    items: list[Any], now_ms: int, max_future_skew_ms: int, max_age_ms: int = DEFAULT_MAX_TRADE_AGE_MS
+) -> list[dict[str, Any]]:
+    """The records to write, or TradesRejected naming every trade that is not acceptable.
+
+    Pass the scorer's own limits, so the API never accepts a trade the scorer would dead-letter.
+    """
     if not items:
         raise TradesRejected("the request holds no trades", [_request_problem("empty_request", "send at least one")])
     if len(items) > MAX_TRADES_PER_REQUEST:
@@ -40,7 +52,7 @@ def checked_trades(items: list[Any], now_ms: int, max_future_skew_ms: int) -> li
     first_index: dict[str, int] = {}
     for index, item in enumerate(items):
         try:
-            record = _checked_trade(item, now_ms, max_future_skew_ms)
+            record = _checked_trade(item, now_ms, max_future_skew_ms, max_age_ms)
         except InvalidTrade as exc:
             problems.append(TradeProblem(index=index, trade_id=_sent_id(item), reason=exc.reason, detail=exc.detail))
             continue
@@ -57,10 +69,10 @@ def checked_trades(items: list[Any], now_ms: int, max_future_skew_ms: int) -> li
     return records
 
 
-def _checked_trade(item: Any, now_ms: int, max_future_skew_ms: int) -> dict[str, Any]:
+def _checked_trade(item: Any, now_ms: int, max_future_skew_ms: int, max_age_ms: int) -> dict[str, Any]:
     """The complete CryptoTrade record of one item, or InvalidTrade with the scorer's reason."""
     record = _with_defaults(item, now_ms) if isinstance(item, dict) else item
-    trade = validate_trade(record, now_ms=now_ms, max_future_skew_ms=max_future_skew_ms)
+    trade = validate_trade(record, now_ms=now_ms, max_future_skew_ms=max_future_skew_ms, max_age_ms=max_age_ms)
     unknown = sorted(set(record) - TRADE_FIELDS)
     if unknown:
         # The Avro schema would drop them silently; a misspelt optional field must not vanish.
@@ -81,7 +93,8 @@ def _with_defaults(raw: dict[str, Any], now_ms: int) -> dict[str, Any]:
     if isinstance(symbol, str) and symbol.count("/") == 1 and assets_absent:
         record["baseAsset"], record["quoteAsset"] = symbol.split("/")
     quantity, price = record.get("quantity"), record.get("price")
-    if record.get("notional") is None and _is_number(quantity) and _is_number(price):
+    usd_quoted = record.get("quoteAsset") in USD_QUOTE_ASSETS  # otherwise quantity x price is not in USD
+    if record.get("notional") is None and usd_quoted and _is_number(quantity) and _is_number(price):
         # A number beyond a double's range leaves notional absent; the validator then names that number.
         with contextlib.suppress(OverflowError):
             record["notional"] = round(float(quantity) * float(price), 8)

@@ -333,14 +333,20 @@ def _encode(codec: AvroCodec, trade: dict[str, Any]) -> bytes:
 
 
 def _read_back(report: DemoReport, bootstrap: str, codec: AvroCodec, produced_ids: set[str]) -> None:
-    """Count what reached the output topics for this run's trades (records of earlier runs are ignored)."""
+    """Count what reached the output topics for this run's trades (records of earlier runs are ignored).
+
+    Like any consumer of the topics, it deduplicates: a retried batch writes its results again
+    (analysed trades by tradeId, alerts by alertId, dead letters by their dlq.id header).
+    """
     users: dict[str, UserRisk] = {}
     analyzed_records = _drain(bootstrap, TOPICS.analyzed)
     report.analyzed_records = len(analyzed_records)
+    seen: set[str] = set()
     for value, _headers in analyzed_records:
         record = codec.decode(ANALYZED_TRADES_SUBJECT, value)
         trade = record["originalTrade"]
-        if trade["tradeId"] in produced_ids:
+        if trade["tradeId"] in produced_ids and trade["tradeId"] not in seen:
+            seen.add(trade["tradeId"])
             report.scored += 1
             report.late += record["lateEvent"]
             user = users.setdefault(trade["userId"], UserRisk(trade["userId"]))
@@ -349,11 +355,16 @@ def _read_back(report: DemoReport, bootstrap: str, codec: AvroCodec, produced_id
     report.alert_records = len(alert_records)
     for value, _headers in alert_records:
         alert = codec.decode(ALERTS_SUBJECT, value)
-        if not produced_ids.isdisjoint(alert["triggeredEvents"]):
+        if not produced_ids.isdisjoint(alert["triggeredEvents"]) and alert["alertId"] not in seen:
+            seen.add(alert["alertId"])
             report.alerts[(alert["patternType"], alert["severity"])] += 1
             users.setdefault(alert["userId"], UserRisk(alert["userId"])).alerts += 1
     for _value, headers in _drain(bootstrap, TOPICS.dead_letter):
-        report.dead_lettered[dict(headers).get("dlq.reason", b"?").decode()] += 1
+        header = {name: value.decode() for name, value in headers}
+        letter = f"dlq:{header.get('dlq.id')}"
+        if letter not in seen:
+            seen.add(letter)
+            report.dead_lettered[header.get("dlq.reason", "?")] += 1
     report.riskiest_users = sorted(users.values(), key=lambda u: (u.max_score, u.alerts), reverse=True)[:10]
 
 

@@ -20,6 +20,7 @@ from riskengine.model import SourceRecord
 from riskengine.msk import build_event
 
 REPLAY_TOPIC = "crypto-trades"
+OUTPUT_FILES = ("analyzed.jsonl", "alerts.jsonl", "rejected.jsonl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,12 @@ class ReplayReport:
     alerts: int
     rejected: int
     out_dir: Path
+    source: Path
+
+    @property
+    def empty(self) -> bool:
+        """The file held no trades (it was empty or only blank lines)."""
+        return self.lines == 0
 
 
 class ReplayFailed(RuntimeError):
@@ -44,7 +51,7 @@ def replay(
     on_batch: Callable[[int], None] | None = None,
 ) -> ReplayReport:
     """Feed ``path`` through the score_trades handler; write alerts/analyzed/rejected.jsonl to ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _create_outputs(out_dir)
     with ExitStack() as stack:
         if redis_url is None:
             redis_url = stack.enter_context(EmbeddedRedis()).url
@@ -65,7 +72,19 @@ def replay(
         alerts=_count(out_dir / "alerts.jsonl"),
         rejected=_count(out_dir / "rejected.jsonl"),
         out_dir=out_dir,
+        source=path,
     )
+
+
+def _create_outputs(out_dir: Path) -> None:
+    """Start all three outputs empty, before the first batch.
+
+    The handler's sink creates them only when it is first invoked, which a file without trades never
+    does; and a replay into a directory of an earlier one must not leave that run's results behind.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in OUTPUT_FILES:
+        (out_dir / name).write_bytes(b"")
 
 
 def _batches(path: Path, size: int) -> Iterator[list[SourceRecord]]:

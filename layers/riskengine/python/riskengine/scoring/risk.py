@@ -10,15 +10,22 @@
 - marketImpact: notional / the market's (symbol on exchange) volume over the previous
   ``volume_window_ms``, divided by ``impact_saturation`` and clipped.
 
-``scoreContributions`` holds weight x component per component; they add up to the score,
-so every score explains itself.
+``scoreContributions`` holds weight x component per component, each with six decimals; they add
+up to ``riskScore`` exactly (as decimals, and as doubles added in their listed order), so every
+score explains itself.
+
+The scorer is a pure function of its inputs: the harness measures the baseline and the market
+volume from the windows as they were when the trade arrived, and the ledger keeps them so a
+redelivered trade is scored identically.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
 
 from riskengine.errors import ConfigurationError
@@ -67,13 +74,25 @@ class ScoringConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Baseline:
+    """A user's recent trade sizes: how many, and the mean and spread of their log notionals."""
+
+    trades: int
+    mean: float
+    std: float
+
+
+NO_BASELINE = Baseline(0, 0.0, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
 class ScoreInputs:
-    """What the harness gathered for one trade."""
+    """What the harness gathered for one trade (all of it kept in the trade's ledger entry)."""
 
     trade: Trade
     pattern_strengths: Mapping[str, float]
-    previous_user_events: Sequence[WindowEvent]
-    volume_buckets: Mapping[int, float]
+    baseline: Baseline = NO_BASELINE
+    market_volume_cents: int = 0  # the market's notional over the previous volume window
     late: bool = False
 
 
@@ -84,8 +103,8 @@ class RiskScorer:
     def score(self, inputs: ScoreInputs) -> dict[str, object]:
         """The scoring part of a RiskAnalyzedTrade record (camelCase, Avro field names)."""
         trade = inputs.trade
-        volume, volume_analysis = self._volume(trade, inputs.previous_user_events)
-        impact, impact_analysis = self._market_impact(trade, inputs.volume_buckets)
+        volume, volume_analysis = self._volume(trade, inputs.baseline)
+        impact, impact_analysis = self._market_impact(trade, inputs.market_volume_cents / 100)
         flags = self._compliance_flags(trade)
         components = {
             "behaviour": 1.0 - math.prod(1.0 - s for s in inputs.pattern_strengths.values()),
@@ -93,8 +112,9 @@ class RiskScorer:
             "compliance": max((COMPLIANCE_FLAGS[f] for f in flags), default=0.0),
             "marketImpact": impact,
         }
-        contributions = {name: round(self.config.weights[name] * value, 6) for name, value in components.items()}
-        score = min(1.0, round(sum(contributions.values()), 6))
+        contributions, score = exact_contributions(
+            {name: self.config.weights[name] * value for name, value in components.items()}
+        )
         level = level_for_score(score)
         return {
             "riskScore": score,
@@ -112,36 +132,43 @@ class RiskScorer:
             "lateEvent": inputs.late,
         }
 
-    def _volume(self, trade: Trade, previous: Sequence[WindowEvent]) -> tuple[float, dict[str, object]]:
+    def baseline(self, trade: Trade, previous: Sequence[WindowEvent]) -> Baseline:
+        """The user's baseline before ``trade``: up to ``baseline_trades`` previous trades within the horizon."""
         horizon = trade.timestamp - self.config.baseline_horizon_ms
         sizes = [math.log(e.notional) for e in previous[-self.config.baseline_trades :] if e.timestamp >= horizon]
+        if not sizes:
+            return NO_BASELINE
+        mean = sum(sizes) / len(sizes)
+        return Baseline(len(sizes), mean, math.sqrt(sum((s - mean) ** 2 for s in sizes) / len(sizes)))
+
+    def _volume(self, trade: Trade, baseline: Baseline) -> tuple[float, dict[str, object]]:
         analysis: dict[str, object] = {
             "notional": trade.notional,
-            "baselineTrades": len(sizes),
+            "baselineTrades": baseline.trades,
             "baselineMean": None,
             "baselineStd": None,
             "zScore": 0.0,
         }
-        if len(sizes) < self.config.min_baseline_trades:
+        if baseline.trades < self.config.min_baseline_trades:
             return 0.0, analysis
-        mean = sum(sizes) / len(sizes)
         # A floor on the spread keeps a user who always trades the same size from turning a
         # tiny change into a huge z-score.
-        std = max(math.sqrt(sum((s - mean) ** 2 for s in sizes) / len(sizes)), 0.1)
-        z = (math.log(trade.notional) - mean) / std
-        analysis |= {"baselineMean": math.exp(mean), "baselineStd": std, "zScore": round(z, 4)}
+        std = max(baseline.std, 0.1)
+        z = (math.log(trade.notional) - baseline.mean) / std
+        analysis |= {"baselineMean": math.exp(baseline.mean), "baselineStd": std, "zScore": round(z, 4)}
         return min(1.0, max(0.0, z) / self.config.z_saturation), analysis
 
-    def _market_impact(self, trade: Trade, buckets: Mapping[int, float]) -> tuple[float, dict[str, object]]:
-        bucket_ms = self.config.volume_bucket_ms
-        current = trade.timestamp // bucket_ms
-        span = self.config.volume_window_ms // bucket_ms
-        volume = sum(buckets.get(b, 0.0) for b in range(current - span, current))
+    def _market_impact(self, trade: Trade, volume: float) -> tuple[float, dict[str, object]]:
         if volume <= 0:
             return 0.0, {"symbolVolume5m": 0.0, "impactRatio": None}
         ratio = trade.notional / volume
         analysis = {"symbolVolume5m": round(volume, 2), "impactRatio": round(ratio, 6)}
         return min(1.0, ratio / self.config.impact_saturation), analysis
+
+    def volume_window(self, timestamp: int) -> range:
+        """The volume buckets a trade at ``timestamp`` is measured against: the full minutes before its own."""
+        current = timestamp // self.config.volume_bucket_ms
+        return range(current - self.config.volume_window_ms // self.config.volume_bucket_ms, current)
 
     def _compliance_flags(self, trade: Trade) -> list[str]:
         flags = []
@@ -150,6 +177,65 @@ class RiskScorer:
         if trade.country in self.config.high_risk_countries:
             flags.append("HIGH_RISK_JURISDICTION")
         return flags
+
+
+def exact_contributions(weighted: Mapping[str, float]) -> tuple[dict[str, float], float]:
+    """Contributions with six decimals and their sum, exact as decimals and as doubles.
+
+    Rounding each contribution to six decimals makes their decimal sum exact, but doubles added
+    one by one can still miss it by one unit in the last place (0.55 + 0.15). When they do, a few
+    millionths move from one non-zero contribution to another (the decimal total, hence the
+    level, stays the same) or, with a single non-zero contribution, that one moves, until the
+    decimal sum, the doubles added in order and ``math.fsum`` all agree. Should no such move
+    exist (not seen in practice), the score is the doubles' sum in order.
+    """
+    contributions = {name: round(value, 6) for name, value in weighted.items()}
+    if _decimal_sum(contributions) > 1:  # weights sum to 1, so only rounding can overshoot
+        largest = max(contributions, key=contributions.__getitem__)
+        contributions[largest] = _moved(contributions[largest], -(_decimal_sum(contributions) - 1))
+    for candidate in _nearby(contributions):
+        if _agrees(candidate):
+            return candidate, _float_sum(candidate)
+    return contributions, _float_sum(contributions)
+
+
+def _nearby(contributions: dict[str, float]) -> Iterator[dict[str, float]]:
+    """``contributions`` itself, then versions with up to nine millionths moved, closest first."""
+    yield contributions
+    movable = sorted((n for n, v in contributions.items() if v), key=contributions.__getitem__, reverse=True)
+    steps = [Decimal(micros).scaleb(-6) for micros in range(1, 10)]
+    for step in steps:
+        for giver, taker in itertools.permutations(movable, 2):
+            moved = {giver: _moved(contributions[giver], -step), taker: _moved(contributions[taker], step)}
+            if moved[giver] >= 0:
+                yield contributions | moved
+    for step in steps:
+        for name in movable:
+            for change in (-step, step):
+                moved_one = _moved(contributions[name], change)
+                if moved_one >= 0 and _decimal_sum(contributions | {name: moved_one}) <= 1:
+                    yield contributions | {name: moved_one}
+
+
+def _moved(value: float, change: Decimal) -> float:
+    return float(Decimal(repr(value)) + change)
+
+
+def _agrees(contributions: Mapping[str, float]) -> bool:
+    total = _float_sum(contributions)
+    return total == float(_decimal_sum(contributions)) == math.fsum(contributions.values())
+
+
+def _decimal_sum(values: Mapping[str, float]) -> Decimal:
+    return sum((Decimal(repr(v)) for v in values.values()), Decimal(0))
+
+
+def _float_sum(values: Mapping[str, float]) -> float:
+    """Left to right, as a consumer's ``sum(contributions.values())`` adds them."""
+    total = 0.0
+    for value in values.values():
+        total += value
+    return total
 
 
 def _actions(level: RiskLevel, patterns: Mapping[str, float]) -> list[str]:

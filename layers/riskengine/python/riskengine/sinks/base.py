@@ -1,4 +1,4 @@
-"""What every sink implements: results of a batch in, durable (after ``flush``) out."""
+"""What every sink implements: all results of a batch in, durable on return (or an exception)."""
 
 from __future__ import annotations
 
@@ -26,11 +26,21 @@ class DeadLetter:
     reason: str
     detail: str
 
+    @property
+    def identity(self) -> str:
+        """``topic-partition@offset`` of the source record: the same for every write of this letter.
+
+        A retried batch writes its dead letters again; consumers deduplicate them by this id
+        (header ``dlq.id``).
+        """
+        return self.record.position
+
     def headers(self) -> list[tuple[str, bytes]]:
         """The original headers plus where the record came from and why it was rejected."""
         source = self.record
         return [
             *source.headers,
+            ("dlq.id", self.identity.encode()),
             ("dlq.reason", self.reason.encode()),
             ("dlq.detail", self.detail.encode()),
             ("dlq.source.topic", source.topic.encode()),
@@ -42,14 +52,12 @@ class DeadLetter:
 
 
 class Sink(Protocol):
-    def publish(self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]]) -> None:
-        """Queue one RiskAnalyzedTrade per trade and one RiskAlert per new alert."""
-
-    def dead_letter(self, letter: DeadLetter) -> None:
-        """Queue a rejected record with its reason."""
-
-    def flush(self) -> None:
-        """Block until everything queued is durable; raise SinkError if any of it is not."""
+    def write(
+        self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
+    ) -> None:
+        """Write one batch's results (a RiskAnalyzedTrade per trade, its RiskAlerts, its dead letters)
+        and return once all of it is durable; raise SinkError if any of it is not. Nothing of one
+        call is carried into the next."""
 
     def close(self) -> None:
         """Release connections and files (local runs; Lambda simply freezes the container)."""

@@ -19,24 +19,23 @@ class JsonlSink:
         self._alerts = (directory / "alerts.jsonl").open("w", encoding="utf-8")
         self._rejected = (directory / "rejected.jsonl").open("w", encoding="utf-8")
 
-    def publish(self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]]) -> None:
+    def write(
+        self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
+    ) -> None:
         _write(self._analyzed, analyzed)
         _write(self._alerts, alerts)
-
-    def dead_letter(self, letter: DeadLetter) -> None:
-        line = (letter.record.value or b"").decode("utf-8", errors="replace")
-        _write(
-            self._rejected,
-            [{"line": line, "reason": letter.reason, "detail": letter.detail, "lineNumber": letter.record.offset + 1}],
-        )
-
-    def flush(self) -> None:
+        _write(self._rejected, [_rejected(letter) for letter in dead_letters])
         for handle in (self._analyzed, self._alerts, self._rejected):
             handle.flush()
 
     def close(self) -> None:
         for handle in (self._analyzed, self._alerts, self._rejected):
             handle.close()
+
+
+def _rejected(letter: DeadLetter) -> dict[str, Any]:
+    line = (letter.record.value or b"").decode("utf-8", errors="replace")
+    return {"line": line, "reason": letter.reason, "detail": letter.detail, "lineNumber": letter.record.offset + 1}
 
 
 def _write(handle: TextIO, records: Sequence[dict[str, Any]]) -> None:

@@ -1,7 +1,8 @@
 """Results to Kafka: analysed trades, alerts and dead letters, keyed by user.
 
 The producer is created once per container (see :mod:`riskengine.runtime`) and flushed
-before the handler returns, so no offset is acknowledged before its results are written.
+before the handler returns, so no offset is acknowledged before its results are written. Each
+batch's sends are checked on their own: a failed batch leaves nothing behind for the next one.
 """
 
 from __future__ import annotations
@@ -25,38 +26,37 @@ class KafkaSink:
         self._codec = codec
         self._topics = topics or Topics()
         self._flush_timeout_s = flush_timeout_s
-        self._pending: list[Any] = []
 
-    def publish(self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]]) -> None:
-        encode, send = self._codec.encode, self._send
+    def write(
+        self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
+    ) -> None:
+        sent: list[Any] = []
+        encode, send, topics = self._codec.encode, self._send, self._topics
         for record in analyzed:
-            send(self._topics.analyzed, record["originalTrade"]["userId"], encode(ANALYZED_TRADES_SUBJECT, record))
+            sent.append(
+                send(topics.analyzed, record["originalTrade"]["userId"], encode(ANALYZED_TRADES_SUBJECT, record))
+            )
         for alert in alerts:
-            send(self._topics.alerts, alert["userId"], encode(ALERTS_SUBJECT, alert))
-
-    def dead_letter(self, letter: DeadLetter) -> None:
-        key = letter.record.key.decode(errors="replace") if letter.record.key is not None else None
-        self._send(self._topics.dead_letter, key, letter.record.value or b"", letter.headers())
-
-    def flush(self) -> None:
-        pending, self._pending = self._pending, []
+            sent.append(send(topics.alerts, alert["userId"], encode(ALERTS_SUBJECT, alert)))
+        for letter in dead_letters:
+            key = letter.record.key.decode(errors="replace") if letter.record.key is not None else None
+            sent.append(send(topics.dead_letter, key, letter.record.value or b"", letter.headers()))
         try:
             self._producer.flush(timeout=self._flush_timeout_s)
         except KafkaError as exc:
             raise SinkError(f"Kafka flush failed: {exc}") from exc
-        failures = [f.exception for f in pending if unacknowledged(f)]
+        failures = [f.exception for f in sent if unacknowledged(f)]
         if failures:
-            raise SinkError(f"{len(failures)} of {len(pending)} Kafka writes failed; first: {failures[0]!r}")
+            raise SinkError(f"{len(failures)} of {len(sent)} Kafka writes failed; first: {failures[0]!r}")
 
     def close(self) -> None:
         self._producer.close(timeout=self._flush_timeout_s)
 
-    def _send(self, topic: str, key: str | None, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> None:
+    def _send(self, topic: str, key: str | None, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> Any:
         try:
-            future = self._producer.send(topic, key=None if key is None else key.encode(), value=value, headers=headers)
+            return self._producer.send(topic, key=None if key is None else key.encode(), value=value, headers=headers)
         except KafkaError as exc:
             raise SinkError(f"cannot send to {topic}: {exc}") from exc
-        self._pending.append(future)
 
 
 def unacknowledged(future: Any) -> bool:

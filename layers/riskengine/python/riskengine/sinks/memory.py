@@ -10,22 +10,19 @@ from riskengine.sinks.base import DeadLetter
 
 
 class MemorySink:
-    """Keeps every result; ``flush`` is a no-op because memory is as durable as it gets here."""
+    """Keeps every result: memory is as durable as it gets here."""
 
     def __init__(self) -> None:
         self.analyzed: list[dict[str, Any]] = []
         self.alerts: list[dict[str, Any]] = []
         self.dead_letters: list[DeadLetter] = []
 
-    def publish(self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]]) -> None:
+    def write(
+        self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
+    ) -> None:
         self.analyzed.extend(analyzed)
         self.alerts.extend(alerts)
-
-    def dead_letter(self, letter: DeadLetter) -> None:
-        self.dead_letters.append(letter)
-
-    def flush(self) -> None:
-        return None
+        self.dead_letters.extend(dead_letters)
 
     def close(self) -> None:
         return None
@@ -42,19 +39,15 @@ class DiscardSink:
         self.records = 0
         self.bytes = 0
 
-    def publish(self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]]) -> None:
+    def write(
+        self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
+    ) -> None:
         encode = self._codec.encode
         for record in analyzed:
             self.bytes += len(encode(ANALYZED_TRADES_SUBJECT, record))
         for alert in alerts:
             self.bytes += len(encode(ALERTS_SUBJECT, alert))
-        self.records += len(analyzed) + len(alerts)
-
-    def dead_letter(self, letter: DeadLetter) -> None:
-        self.records += 1
-
-    def flush(self) -> None:
-        return None
+        self.records += len(analyzed) + len(alerts) + len(dead_letters)
 
     def close(self) -> None:
         return None

@@ -1,9 +1,12 @@
 """The compact encoding of a trade inside a window (a sorted-set member).
 
 The member carries exactly what the detectors and the scorer read, so a batch never has
-to fetch whole trades. The trade id comes first: equal timestamps order by trade id, and
-a redelivered trade encodes to the same member, which makes ZADD idempotent. The event
-time is in the member too (it is also the score), so reading a window needs no scores.
+to fetch whole trades. It starts with the record's arrival key (partition and offset, fixed
+width): Redis orders equal scores by member, so trades with the same event time are ordered
+by arrival, never by trade id. A redelivered record encodes to the same member, which makes
+ZADD idempotent. The event time is in the member too (it is also the score), so reading a
+window needs no scores, and so is the notional in whole cents, which the script adds to the
+market's volume buckets with integer arithmetic (exact, so sums never depend on their order).
 """
 
 from __future__ import annotations
@@ -24,11 +27,24 @@ class WindowEvent(NamedTuple):
     quantity: float
     price: float
     notional: float
+    arrival: str = ""
+    cents: int = 0
+
+    @property
+    def order(self) -> tuple[int, str]:
+        """Where the event sits in its window: event time, then arrival."""
+        return self.timestamp, self.arrival
+
+
+def notional_cents(notional: float) -> int:
+    """The notional in whole US cents (validation bounds notionals, so this fits Redis' 64-bit integers)."""
+    return round(notional * 100)
 
 
 def encode_member(trade: Trade) -> str:
     return SEPARATOR.join(
         (
+            trade.arrival,
             trade.trade_id,
             str(trade.timestamp),
             trade.user_id,
@@ -36,13 +52,16 @@ def encode_member(trade: Trade) -> str:
             repr(trade.quantity),
             repr(trade.price),
             repr(trade.notional),
+            str(notional_cents(trade.notional)),
         )
     )
 
 
 def decode_member(member: str) -> WindowEvent:
-    trade_id, timestamp, user_id, side, quantity, price, notional = member.split(SEPARATOR)
-    return _make((int(timestamp), trade_id, user_id, side, float(quantity), float(price), float(notional)))
+    arrival, trade_id, timestamp, user_id, side, quantity, price, notional, cents = member.split(SEPARATOR)
+    return WindowEvent(
+        int(timestamp), trade_id, user_id, side, float(quantity), float(price), float(notional), arrival, int(cents)
+    )
 
 
 class WindowDecoder:
@@ -58,7 +77,7 @@ class WindowDecoder:
         self._known: dict[str, WindowEvent] = {}
 
     def __call__(self, blob: str) -> list[WindowEvent]:
-        """A window's members, as the script returns them (one string, event-time order)."""
+        """A window's members, as the script returns them (one string, window order)."""
         if not blob:
             return []
         known = self._known
@@ -71,6 +90,3 @@ class WindowDecoder:
                 event = known[member] = decode_member(member)
             events.append(event)
         return events
-
-
-_make = WindowEvent._make

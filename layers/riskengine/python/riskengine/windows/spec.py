@@ -15,7 +15,7 @@ from enum import StrEnum
 from riskengine.errors import ConfigurationError
 from riskengine.model import Trade
 
-KEY_VERSION = 1
+KEY_VERSION = 2
 KEY_PREFIX = f"rk:v{KEY_VERSION}"
 
 

@@ -1,9 +1,10 @@
-"""The window store: Redis sorted sets, read and written in a constant number of round trips.
+"""The engine's state in Redis, read and written in a constant number of round trips per batch.
 
-``apply`` places a batch of trades in every window they belong to and returns, per window,
-what detection needs; ``mark_alerts`` remembers alerts once they are written, so a
-redelivered batch raises none again. Standalone Redis takes one script call per batch;
-Redis Cluster takes one per hash slot (keys of one user or one market share a slot).
+``lookup`` reads the trades' ledger entries (one MGET); ``apply`` places the batch's new trades in
+every window they belong to and returns, per window, what detection needs (one script call per
+part); ``commit`` writes the batch's ledger entries and alert marks (one script call). On Redis
+Cluster each of these is one call per hash slot, pipelined: keys of one user, one market or one
+ledger tag share a slot.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from riskengine.windows.events import RECORD_SEPARATOR, SEPARATOR, WindowDecoder
 from riskengine.windows.spec import Scope, WindowSpec
 
 APPLY_SCRIPT = resources.files("riskengine.windows").joinpath("apply_batch.lua").read_text()
+COMMIT_SCRIPT = resources.files("riskengine.windows").joinpath("commit_batch.lua").read_text()
 
 PLACED, REDELIVERED, LATE = "N", "D", "L"
 # A batch is applied in parts of about this many trades, at most MAX_PARTS of them, so the
@@ -34,28 +36,17 @@ MAX_PARTS = 8
 
 
 class WindowState:
-    """One window as a batch sees it after being applied."""
+    """One window as a part of a batch sees it after being applied."""
 
-    __slots__ = ("_batch_positions", "batch_trade_ids", "episodes", "events", "key", "spec", "volume_buckets")
+    __slots__ = ("events", "key", "marks", "spec", "statuses", "volume_buckets")
 
     def __init__(self, spec: WindowSpec, key: str) -> None:
         self.spec = spec
         self.key = key
-        self.events: list[WindowEvent] = []
-        self.batch_trade_ids: dict[str, str] = {}  # trade id -> PLACED / REDELIVERED / LATE
-        self.episodes: dict[tuple[str, str], str] = {}  # (rule, first evidence trade) -> alert id
-        self.volume_buckets: dict[int, float] = {}
-        self._batch_positions: dict[str, int] | None = None
-
-    @property
-    def batch_positions(self) -> dict[str, int]:
-        """Where this batch's placed or redelivered events sit in ``events``, by trade id (computed once)."""
-        if self._batch_positions is None:
-            batch = self.batch_trade_ids
-            self._batch_positions = {
-                event.trade_id: i for i, event in enumerate(self.events) if batch.get(event.trade_id, LATE) != LATE
-            }
-        return self._batch_positions
+        self.events: list[WindowEvent] = []  # window order: event time, then arrival
+        self.statuses: dict[str, str] = {}  # trade id -> PLACED / REDELIVERED / LATE, for the part's trades
+        self.marks: dict[tuple[str, str], str] = {}  # (rule, end trade id) -> alert id
+        self.volume_buckets: dict[int, int] = {}  # bucket -> notional in cents
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,21 +62,21 @@ class BatchWindows:
 
 @dataclass(frozen=True, slots=True)
 class AlertMark:
-    """Remember that ``alert_id`` was written, in the window whose events are its evidence.
+    """Remember that the match of ``rule`` ending at ``end_trade_id`` belongs to ``alert_id``'s episode.
 
-    The mark also names the episode (rule and first evidence trade) the alert reported.
+    Kept in the window the match was found in, scored by the event time of its last trade.
     """
 
     window_key: str
-    alert_id: str
     rule: str
-    first_trade_id: str
+    end_trade_id: str
+    alert_id: str
     timestamp: int
     ttl_ms: int
 
     @property
     def member(self) -> str:
-        return SEPARATOR.join((self.alert_id, self.rule, self.first_trade_id))
+        return SEPARATOR.join((self.rule, self.end_trade_id, self.alert_id))
 
 
 @dataclass(slots=True)
@@ -97,9 +88,11 @@ class RoundTripCounter:
 
 
 class WindowStore(Protocol):
+    def lookup(self, keys: Sequence[str]) -> list[bytes | None]: ...
+
     def apply(self, trades: Sequence[Trade]) -> Iterator[tuple[Sequence[Trade], BatchWindows]]: ...
 
-    def mark_alerts(self, marks: Sequence[AlertMark]) -> None: ...
+    def commit(self, ledger: Sequence[tuple[str, str]], ledger_ttl_ms: int, marks: Sequence[AlertMark]) -> None: ...
 
 
 class RedisWindowStore:
@@ -109,10 +102,12 @@ class RedisWindowStore:
         self._client = client
         self._specs = dict(specs)
         self._script = client.register_script(APPLY_SCRIPT)
+        self._commit_script = client.register_script(COMMIT_SCRIPT)
         self._cluster = isinstance(client, RedisCluster)
         if self._cluster:
-            # Pipelined EVALSHA cannot load a missing script: load it on every primary up front.
+            # Pipelined EVALSHA cannot load a missing script: load them on every primary up front.
             client.script_load(APPLY_SCRIPT)
+            client.script_load(COMMIT_SCRIPT)
         self._decode = WindowDecoder()
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="window-store")
         self.counter = RoundTripCounter()
@@ -121,8 +116,19 @@ class RedisWindowStore:
     def specs(self) -> Mapping[Scope, WindowSpec]:
         return self._specs
 
+    def lookup(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The values of ``keys`` (ledger entries), None where absent: one round trip (per node on a cluster)."""
+        if not keys:
+            return []
+        try:
+            values = self._client.mget_nonatomic(keys) if self._cluster else self._client.mget(keys)  # type: ignore[union-attr]
+        except (redis.RedisError, RedisClusterException) as exc:
+            raise StateStoreError(f"ledger lookup failed: {exc}") from exc
+        self.counter.round_trips += 1
+        return list(values)
+
     def apply(self, trades: Sequence[Trade]) -> Iterator[tuple[Sequence[Trade], BatchWindows]]:
-        """Apply ``trades`` in up to ``MAX_PARTS`` consecutive parts, yielding each part's windows.
+        """Apply ``trades`` (arrival order) in up to ``MAX_PARTS`` consecutive parts, yielding each part's windows.
 
         A background thread sends the parts' scripts one after another while the caller
         scores the part already returned, so Redis and Python work at the same time; the
@@ -151,40 +157,45 @@ class RedisWindowStore:
         return max(1, min(MAX_PARTS, -(-trades // PART_TARGET_SIZE)))
 
     def _run_script(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+        return self._call(self._script, APPLY_SCRIPT, calls)
+
+    def commit(self, ledger: Sequence[tuple[str, str]], ledger_ttl_ms: int, marks: Sequence[AlertMark]) -> None:
+        """Write ledger entries (key, value) and alert marks: one script call (per slot, pipelined, on a cluster)."""
+        if not ledger and not marks:
+            return
+        groups: dict[int, tuple[list[tuple[str, str]], list[AlertMark]]] = {}
+        for key, value in ledger:
+            groups.setdefault(self._slot(key), ([], []))[0].append((key, value))
+        for mark in marks:
+            groups.setdefault(self._slot(mark.window_key), ([], []))[1].append(mark)
+        calls = [_commit_arguments(entries, ledger_ttl_ms, group_marks) for entries, group_marks in groups.values()]
+        try:
+            self._call(self._commit_script, COMMIT_SCRIPT, calls)
+        except (redis.RedisError, RedisClusterException) as exc:
+            raise StateStoreError(f"could not record the batch's ledger entries and alert marks: {exc}") from exc
+
+    def _slot(self, key: str) -> int:
+        return key_slot(key.encode()) if self._cluster else 0
+
+    def _call(self, script: Any, source: str, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
         """One script call per slot group; in cluster mode they are pipelined (one round trip per node)."""
         self.counter.script_calls += len(calls)
         if not self._cluster:
             self.counter.round_trips += len(calls)
-            return [self._script(keys, args) for keys, args in calls]
+            return [script(keys, args) for keys, args in calls]
         try:
-            return self._pipelined(calls)
+            return self._pipelined(script.sha, calls)
         except NoScriptError:  # a node restarted or was added since start-up: load and retry once
-            self._client.script_load(APPLY_SCRIPT)
-            return self._pipelined(calls)
+            self._client.script_load(source)
+            return self._pipelined(script.sha, calls)
 
-    def _pipelined(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+    def _pipelined(self, sha: str, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
         pipe = self._client.pipeline()
         for keys, args in calls:
             # redis-py blocks pipe.evalsha() in cluster mode; the raw command is routed by its keys.
-            pipe.execute_command("EVALSHA", self._script.sha, len(keys), *keys, *args)
+            pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
         self.counter.round_trips += 1
         return pipe.execute()
-
-    def mark_alerts(self, marks: Sequence[AlertMark]) -> None:
-        if not marks:
-            return
-        pipe = self._client.pipeline(transaction=False)
-        for mark in marks:
-            key = f"{mark.window_key}:alerts"
-            pipe.zadd(key, {mark.member: mark.timestamp})
-            # Marks older than the window's retention can never be raised again.
-            pipe.zremrangebyscore(key, "-inf", f"({mark.timestamp - mark.ttl_ms}")
-            pipe.pexpire(key, mark.ttl_ms)
-        try:
-            pipe.execute()
-        except (redis.RedisError, RedisClusterException) as exc:
-            raise StateStoreError(f"could not record alert marks: {exc}") from exc
-        self.counter.round_trips += 1
 
     def _group(
         self, trades: Sequence[Trade]
@@ -210,7 +221,7 @@ class RedisWindowStore:
             return [group] if group else []
         slots: dict[int, list[tuple[WindowState, list[Trade]]]] = defaultdict(list)
         for entry in windows:
-            slots[key_slot(entry[0].key.encode())].append(entry)
+            slots[self._slot(entry[0].key)].append(entry)
         return list(slots.values())
 
 
@@ -235,16 +246,26 @@ def _script_arguments(
     return keys, args
 
 
+def _commit_arguments(
+    ledger: Sequence[tuple[str, str]], ledger_ttl_ms: int, marks: Sequence[AlertMark]
+) -> tuple[list[str], list[Any]]:
+    keys = [key for key, _ in ledger] + [f"{mark.window_key}:alerts" for mark in marks]
+    args: list[Any] = [len(ledger), ledger_ttl_ms, *(value for _, value in ledger)]
+    for mark in marks:
+        args += (mark.member, mark.timestamp, mark.ttl_ms)
+    return keys, args
+
+
 def _read_reply(state: WindowState, trades: Sequence[Trade], reply: Sequence[Any], decode: WindowDecoder) -> None:
-    statuses, members, alert_ids, flat_buckets = reply
-    state.batch_trade_ids = {trade.trade_id: status for trade, status in zip(trades, _text(statuses), strict=True)}
+    statuses, members, marks, flat_buckets = reply
+    state.statuses = {trade.trade_id: status for trade, status in zip(trades, _text(statuses), strict=True)}
     state.events = decode(_text(members))
-    for mark in alert_ids:
+    for mark in marks:
         fields = _text(mark).split(SEPARATOR)
         if len(fields) == 3:  # anything else is not a mark this version wrote: it marks nothing
-            identifier, rule, first_trade_id = fields
-            state.episodes[(rule, first_trade_id)] = identifier
-    state.volume_buckets = {int(flat_buckets[i]): float(flat_buckets[i + 1]) for i in range(0, len(flat_buckets), 2)}
+            rule, end_trade_id, alert_id = fields
+            state.marks.setdefault((rule, end_trade_id), alert_id)
+    state.volume_buckets = {int(flat_buckets[i]): int(flat_buckets[i + 1]) for i in range(0, len(flat_buckets), 2)}
 
 
 def _text(value: bytes | str) -> str:

@@ -1,0 +1,72 @@
+"""A window as it was when each trade of a batch arrived.
+
+The engine's reference semantics is one trade at a time, in arrival order: each trade is placed in
+its windows and judged on what had arrived before it. A batch reproduces that exactly. The store
+applies a part of the batch in one script call and returns each window as it is after the whole
+part; :class:`ArrivalView` takes out the part's trades that have not arrived yet and puts them
+back one by one, in arrival order, so every trade sees its windows exactly as a batch of one would
+have shown them, however the stream was cut into batches and parts.
+
+Only trades evaluated in this batch are held back. Events of earlier batches (including the first
+copies of redelivered trades) count as arrived.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+
+from riskengine.windows.events import WindowEvent
+from riskengine.windows.store import WindowState
+
+
+class ArrivalView:
+    """One window of one part, replayed arrival by arrival."""
+
+    __slots__ = ("_incoming", "buckets", "events", "state")
+
+    def __init__(self, state: WindowState, pending: Mapping[str, int], part_start: int) -> None:
+        """``pending`` maps the batch's evaluated trades to their arrival index; those at or after
+        ``part_start`` have not arrived yet when the part begins."""
+        self.state = state
+        self.events: list[WindowEvent] = []
+        self._incoming: dict[str, WindowEvent] = {}
+        for event in state.events:
+            if pending.get(event.trade_id, -1) >= part_start:
+                self._incoming[event.trade_id] = event
+            else:
+                self.events.append(event)
+        self.buckets = dict(state.volume_buckets)
+        if state.spec.volume_bucket_ms:
+            for event in self._incoming.values():  # counted in the buckets, but not arrived yet
+                self._add(event, -event.cents)
+
+    def arrive(self, trade_id: str) -> int:
+        """Put the trade's event in the window; returns its position."""
+        event = self._incoming.pop(trade_id)
+        events = self.events
+        if not events or events[-1].order < event.order:
+            position = len(events)  # the usual case: the newest event of its window
+            events.append(event)
+        else:
+            position = bisect_right(events, event.order, key=_order)
+            events.insert(position, event)
+        if self.state.spec.volume_bucket_ms:
+            self._add(event, event.cents)
+        return position
+
+    def before(self, position: int, count: int) -> Sequence[WindowEvent]:
+        """Up to ``count`` events just before ``position``."""
+        return self.events[max(0, position - count) : position]
+
+    def volume_cents(self, buckets: range) -> int:
+        """The notional (cents) the window's volume buckets hold over ``buckets``, as of now."""
+        return sum(self.buckets.get(bucket, 0) for bucket in buckets)
+
+    def _add(self, event: WindowEvent, cents: int) -> None:
+        bucket = event.timestamp // self.state.spec.volume_bucket_ms
+        self.buckets[bucket] = self.buckets.get(bucket, 0) + cents
+
+
+def _order(event: WindowEvent) -> tuple[int, str]:
+    return event.timestamp, event.arrival

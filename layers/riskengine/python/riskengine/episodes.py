@@ -1,0 +1,137 @@
+"""One alert per episode: which matches an arriving trade creates, and which alert they belong to.
+
+A sequence rule matches at positions of a window; a run of consecutive matching positions is one
+**episode**, reported by one alert. When a trade arrives, every match that includes it is new:
+those ending at its position up to ``length - 1`` positions later. Each run of new matches joins
+the episode of a neighbouring or earlier match if one is known (alert marks: every match ever
+found is marked with its episode's alert id, keyed by the trade it ends at), and otherwise starts
+a new episode whose alert carries the evidence of the run's first match.
+
+The arriving trade carries the pattern (with the strongest of its new matches) and the episode's
+alert id, so every trade that extends an episode shows it, not only the one that raised the alert.
+Trade rules are episodes of one trade, marked in the user's window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from riskengine.alerts import build_alert
+from riskengine.arrivals import ArrivalView
+from riskengine.detectors.base import Match, Rule, SequenceRule, TradeRule
+from riskengine.model import Trade
+from riskengine.scoring import severity_for_strength
+from riskengine.windows.events import WindowEvent
+from riskengine.windows.store import AlertMark, WindowState
+
+# Runs a rule's check, turning an exception into a recorded failure (see RiskEngine._guarded).
+Check = Callable[..., Match | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What one arrival found for one rule: its strength at this trade and the episode's alert."""
+
+    rule: Rule
+    strength: float
+    alert_id: str
+    alert: dict[str, Any] | None  # the new alert, when this arrival started the episode
+
+
+@dataclass(slots=True)
+class Episodes:
+    """The episode bookkeeping of one batch: marks read from Redis plus the marks the batch adds."""
+
+    detected_at: int
+    marks: list[AlertMark] = field(default_factory=list)
+    _added: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+    def of_trade(self, rule: TradeRule, match: Match, user: WindowState, trade: Trade) -> Finding:
+        known = self._known(user, rule.rule_id, trade.trade_id)
+        if known is not None:
+            return Finding(rule, match.strength, known, None)
+        alert = self._alert(rule, match, user.key, trade)
+        self._mark(user, rule.rule_id, trade.trade_id, trade.timestamp, alert["alertId"])
+        return Finding(rule, match.strength, alert["alertId"], alert)
+
+    def of_sequence(
+        self, rule: SequenceRule, view: ArrivalView, position: int, trade: Trade, check: Check
+    ) -> list[Finding]:
+        """The episodes of the matches that the trade's arrival at ``position`` created."""
+        matches = _Matches(rule, view.events, check)
+        last = min(position + rule.length - 1, len(view.events) - 1)
+        new = [end for end in range(position, last + 1) if matches.at(end) is not None]
+        return [self._run(rule, view, matches, run, trade) for run in _runs(new)]
+
+    def _run(self, rule: SequenceRule, view: ArrivalView, matches: _Matches, run: list[int], trade: Trade) -> Finding:
+        state, events = view.state, view.events
+        first, known = run[0], []
+        for end in range(run[0] - 1, -1, -1):  # back over earlier matches, to the nearest known episode
+            if matches.at(end) is None:
+                break
+            first = end
+            if (alert := self._known(state, rule.rule_id, events[end].trade_id)) is not None:
+                known.append((end, alert))
+                break
+        known += [(end, a) for end in run if (a := self._known(state, rule.rule_id, events[end].trade_id))]
+        for end in range(run[-1] + 1, len(events)):  # on over later matches (a run extended backwards)
+            if matches.at(end) is None:
+                break
+            if (alert := self._known(state, rule.rule_id, events[end].trade_id)) is not None:
+                known.append((end, alert))
+                break
+        strength = max(matches.strength(end) for end in run)
+        alert: dict[str, Any] | None = None
+        if known:
+            episode = min(known)[1]  # the earliest known episode of the run
+        else:
+            alert = self._alert(rule, matches.at(first), state.key, trade)  # type: ignore[arg-type]
+            episode = alert["alertId"]
+        for end in run:
+            if self._known(state, rule.rule_id, events[end].trade_id) is None:
+                self._mark(state, rule.rule_id, events[end].trade_id, events[end].timestamp, episode)
+        return Finding(rule, strength, episode, alert)
+
+    def _known(self, state: WindowState, rule_id: str, end_trade_id: str) -> str | None:
+        return self._added.get((state.key, rule_id, end_trade_id)) or state.marks.get((rule_id, end_trade_id))
+
+    def _mark(self, state: WindowState, rule_id: str, end_trade_id: str, timestamp: int, alert: str) -> None:
+        self._added[(state.key, rule_id, end_trade_id)] = alert
+        self.marks.append(AlertMark(state.key, rule_id, end_trade_id, alert, timestamp, state.spec.ttl_ms))
+
+    def _alert(self, rule: Rule, match: Match, window_key: str, trade: Trade) -> dict[str, Any]:
+        return build_alert(rule, match, severity_for_strength(match.strength), trade, window_key, self.detected_at)
+
+
+class _Matches:
+    """A rule's matches in one window state, each position checked at most once."""
+
+    __slots__ = ("_check", "_checked", "_events", "_rule")
+
+    def __init__(self, rule: SequenceRule, events: Sequence[WindowEvent], check: Check) -> None:
+        self._rule, self._events, self._check = rule, events, check
+        self._checked: dict[int, Match | None] = {}
+
+    def at(self, end: int) -> Match | None:
+        if end < 0:
+            return None
+        if end not in self._checked:
+            self._checked[end] = self._check(self._rule, self._events, end)
+        return self._checked[end]
+
+    def strength(self, end: int) -> float:
+        match = self.at(end)
+        return match.strength if match is not None else 0.0
+
+
+def _runs(ends: list[int]) -> list[list[int]]:
+    """Consecutive positions grouped: [3, 4, 6] -> [[3, 4], [6]]."""
+    runs: list[list[int]] = []
+    for end in ends:
+        if runs and runs[-1][-1] == end - 1:
+            runs[-1].append(end)
+        else:
+            runs.append([end])
+    return runs

@@ -1,0 +1,63 @@
+"""ArrivalView: a window replayed arrival by arrival, whatever part of it Redis returned at once."""
+
+from __future__ import annotations
+
+from riskengine.arrivals import ArrivalView
+from riskengine.model import arrival_key
+from riskengine.windows.events import WindowEvent
+from riskengine.windows.spec import Scope, WindowSpec
+from riskengine.windows.store import WindowState
+
+MARKET = WindowSpec(Scope.SYMBOL_EXCHANGE, 11, 360_000, 60_000, volume_bucket_ms=60_000)
+
+
+def event(trade_id: str, at: int, offset: int, cents: int = 100) -> WindowEvent:
+    return WindowEvent(at, trade_id, "U", "SELL", 1.0, 1.0, cents / 100, arrival_key(0, offset), cents)
+
+
+def state(*events: WindowEvent, buckets: dict[int, int] | None = None) -> WindowState:
+    window = WindowState(MARKET, "rk:v2:{se:X/USDT@EX}")
+    window.events = sorted(events, key=lambda e: e.order)
+    window.volume_buckets = dict(buckets or {})
+    return window
+
+
+def test_trades_not_yet_arrived_are_held_back_and_put_back_in_event_time_order() -> None:
+    old, late, new = event("old", 1_000, 1), event("late", 2_000, 9), event("new", 3_000, 8)
+    view = ArrivalView(state(old, late, new), pending={"new": 0, "late": 1}, part_start=0)
+    assert [e.trade_id for e in view.events] == ["old"]
+    assert view.arrive("new") == 1
+    assert view.arrive("late") == 1  # arrived after "new", but sits before it in event time
+    assert [e.trade_id for e in view.events] == ["old", "late", "new"]
+
+
+def test_equal_event_times_are_ordered_by_arrival_not_by_trade_id() -> None:
+    first, second = event("z", 1_000, 1), event("a", 1_000, 2)
+    view = ArrivalView(state(first, second), pending={"z": 0, "a": 1}, part_start=0)
+    view.arrive("z")
+    view.arrive("a")
+    assert [e.trade_id for e in view.events] == ["z", "a"]
+
+
+def test_trades_of_earlier_parts_count_as_arrived() -> None:
+    earlier, current = event("earlier", 1_000, 1), event("current", 2_000, 2)
+    view = ArrivalView(state(earlier, current), pending={"earlier": 0, "current": 1}, part_start=1)
+    assert [e.trade_id for e in view.events] == ["earlier"]
+
+
+def test_volume_buckets_show_only_what_had_arrived() -> None:
+    a, b = event("a", 60_500, 1, cents=300), event("b", 61_000, 2, cents=700)  # both in bucket 1
+    view = ArrivalView(state(a, b, buckets={1: 1_000, 0: 50}), pending={"a": 0, "b": 1}, part_start=0)
+    assert view.volume_cents(range(0, 2)) == 50
+    view.arrive("a")
+    assert view.volume_cents(range(0, 2)) == 350
+    view.arrive("b")
+    assert view.volume_cents(range(0, 2)) == 1_050
+    assert view.volume_cents(range(0, 1)) == 50
+
+
+def test_before_returns_the_events_just_before_a_position() -> None:
+    events = [event(f"e{i}", i * 1_000, i) for i in range(5)]
+    view = ArrivalView(state(*events), pending={}, part_start=0)
+    assert [e.trade_id for e in view.before(4, 2)] == ["e2", "e3"]
+    assert [e.trade_id for e in view.before(1, 5)] == ["e0"]

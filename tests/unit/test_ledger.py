@@ -1,0 +1,73 @@
+"""The trade ledger's entries: they read back bit for bit, name their trade, and refuse what they cannot read."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from riskengine.ledger import LEDGER_SLOTS, LedgerEntry, LedgerFormatError, fingerprint, ledger_key
+from riskengine.model import arrival_key
+from riskengine.scoring import NO_BASELINE, Baseline
+
+ALERT = {"alertId": "a1", "patternType": "RAPID_BURST", "metrics": {"tradeCount": 21.0}, "triggeredEvents": ["t1"]}
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@given(
+    arrival=st.builds(arrival_key, st.integers(0, 1000), st.integers(0, 10**12)),
+    late=st.booleans(),
+    baseline=st.builds(Baseline, st.integers(0, 20), finite, finite),
+    cents=st.integers(0, 10**17),
+    strengths=st.dictionaries(st.sampled_from(["RAPID_BURST", "FLASH_CRASH"]), st.floats(0, 1)),
+    alert_ids=st.lists(st.text("0123456789abcdef", min_size=32, max_size=32), max_size=3),
+    with_alert=st.booleans(),
+)
+def test_an_entry_reads_back_exactly(
+    arrival: str,
+    late: bool,
+    baseline: Baseline,
+    cents: int,
+    strengths: dict[str, float],
+    alert_ids: list[str],
+    with_alert: bool,
+) -> None:
+    entry = LedgerEntry(
+        arrival, "0123456789abcdef", late, baseline, cents, strengths, alert_ids, [ALERT] if with_alert else []
+    )
+    decoded = LedgerEntry.decode(entry.encode().encode())
+    assert decoded.arrival == arrival and decoded.late is late and decoded.market_volume_cents == cents
+    assert repr(decoded.baseline) == repr(baseline)  # bit for bit, signs of zeros included
+    assert dict(decoded.strengths) == strengths
+    assert list(decoded.alert_ids) == alert_ids
+    assert list(decoded.alerts) == ([ALERT] if with_alert else [])
+
+
+def test_an_entry_without_patterns_is_short() -> None:
+    entry = LedgerEntry(arrival_key(3, 1234), "feedfacecafebeef", False, NO_BASELINE, 0)
+    assert len(entry.encode()) < 60
+    assert "{" not in entry.encode()
+
+
+@pytest.mark.parametrize(
+    "text", ["", "a\x1fb", "x\x1ffp\x1f\x1fnot,a,baseline\x1f0\x1f", "x\x1ffp\x1f\x1f1,2,3\x1f0\x1f[1]"]
+)
+def test_an_entry_this_version_cannot_read_is_refused(text: str) -> None:
+    with pytest.raises(LedgerFormatError):
+        LedgerEntry.decode(text)
+
+
+def test_the_fingerprint_covers_the_trade_content_and_nothing_else() -> None:
+    record = {"tradeId": "T", "userId": "U", "quantity": 1.0, "price": 2.0, "country": None}
+    assert fingerprint(record) == fingerprint(dict(reversed(list(record.items()))))  # field order does not count
+    assert fingerprint(record) == fingerprint(record | {"padding": "x" * 1_000})  # unknown fields do not count
+    assert fingerprint(record) != fingerprint(record | {"quantity": 1.5})
+    assert fingerprint(record) != fingerprint(record | {"country": "US"})
+    assert len(fingerprint(record)) == 16
+
+
+def test_ledger_keys_spread_over_a_bounded_number_of_hash_tags() -> None:
+    tags = {ledger_key(f"trade-{i}").split("}")[0] for i in range(5_000)}
+    assert len(tags) == LEDGER_SLOTS
+    assert ledger_key("T-1").endswith(":T-1") and ledger_key("T-1").startswith("rk:v2:{t:")
