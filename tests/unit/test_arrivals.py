@@ -24,7 +24,7 @@ def state(*events: WindowEvent, buckets: dict[int, int] | None = None) -> Window
 
 def test_trades_not_yet_arrived_are_held_back_and_put_back_in_event_time_order() -> None:
     old, late, new = event("old", 1_000, 1), event("late", 2_000, 9), event("new", 3_000, 8)
-    view = ArrivalView(state(old, late, new), pending={"new": 0, "late": 1}, part_start=0)
+    view = ArrivalView(state(old, late, new), not_arrived={"new", "late"}, earliest=2_000)
     assert [e.trade_id for e in view.events] == ["old"]
     assert view.arrive("new") == 1
     assert view.arrive("late") == 1  # arrived after "new", but sits before it in event time
@@ -33,7 +33,7 @@ def test_trades_not_yet_arrived_are_held_back_and_put_back_in_event_time_order()
 
 def test_equal_event_times_are_ordered_by_arrival_not_by_trade_id() -> None:
     first, second = event("z", 1_000, 1), event("a", 1_000, 2)
-    view = ArrivalView(state(first, second), pending={"z": 0, "a": 1}, part_start=0)
+    view = ArrivalView(state(first, second), not_arrived={"z", "a"}, earliest=1_000)
     view.arrive("z")
     view.arrive("a")
     assert [e.trade_id for e in view.events] == ["z", "a"]
@@ -41,13 +41,21 @@ def test_equal_event_times_are_ordered_by_arrival_not_by_trade_id() -> None:
 
 def test_trades_of_earlier_parts_count_as_arrived() -> None:
     earlier, current = event("earlier", 1_000, 1), event("current", 2_000, 2)
-    view = ArrivalView(state(earlier, current), pending={"earlier": 0, "current": 1}, part_start=1)
+    view = ArrivalView(state(earlier, current), not_arrived={"current"}, earliest=2_000)
     assert [e.trade_id for e in view.events] == ["earlier"]
+
+
+def test_a_held_back_trade_stamped_before_the_window_history_is_still_found() -> None:
+    # A later part's trade placed by an earlier attempt can sit anywhere in the window.
+    history = [event(f"h{i}", i * 1_000, i) for i in range(5)]
+    early = event("early", 1_500, 9)
+    view = ArrivalView(state(*history, early), not_arrived={"early"}, earliest=1_500)
+    assert "early" not in [e.trade_id for e in view.events] and len(view.events) == 5
 
 
 def test_volume_buckets_show_only_what_had_arrived() -> None:
     a, b = event("a", 60_500, 1, cents=300), event("b", 61_000, 2, cents=700)  # both in bucket 1
-    view = ArrivalView(state(a, b, buckets={1: 1_000, 0: 50}), pending={"a": 0, "b": 1}, part_start=0)
+    view = ArrivalView(state(a, b, buckets={1: 1_000, 0: 50}), not_arrived={"a", "b"}, earliest=60_500)
     assert view.volume_cents(range(0, 2)) == 50
     view.arrive("a")
     assert view.volume_cents(range(0, 2)) == 350
@@ -58,6 +66,6 @@ def test_volume_buckets_show_only_what_had_arrived() -> None:
 
 def test_before_returns_the_events_just_before_a_position() -> None:
     events = [event(f"e{i}", i * 1_000, i) for i in range(5)]
-    view = ArrivalView(state(*events), pending={}, part_start=0)
+    view = ArrivalView(state(*events), not_arrived=set(), earliest=2**63)
     assert [e.trade_id for e in view.before(4, 2)] == ["e2", "e3"]
     assert [e.trade_id for e in view.before(1, 5)] == ["e0"]

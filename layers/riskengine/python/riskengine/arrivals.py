@@ -8,13 +8,14 @@ back one by one, in arrival order, so every trade sees its windows exactly as a 
 have shown them, however the stream was cut into batches and parts.
 
 Only trades evaluated in this batch are held back. Events of earlier batches (including the first
-copies of redelivered trades) count as arrived.
+copies of redelivered trades) count as arrived. A window usually holds one trade of the part, its
+newest event; the view finds the held-back events by event time without looking at the history.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence, Set
 
 from riskengine.windows.events import WindowEvent
 from riskengine.windows.store import WindowState
@@ -25,14 +26,15 @@ class ArrivalView:
 
     __slots__ = ("_incoming", "buckets", "events", "state")
 
-    def __init__(self, state: WindowState, pending: Mapping[str, int], part_start: int) -> None:
-        """``pending`` maps the batch's evaluated trades to their arrival index; those at or after
-        ``part_start`` have not arrived yet when the part begins."""
+    def __init__(self, state: WindowState, not_arrived: Set[str], earliest: int) -> None:
+        """``not_arrived``: the batch's trades not arrived when the part begins (its own and later
+        parts'); ``earliest``: the lowest event time among them, before which none can sit."""
         self.state = state
-        self.events: list[WindowEvent] = []
+        start = bisect_left(state.events, earliest, key=_time)
+        self.events: list[WindowEvent] = state.events[:start]
         self._incoming: dict[str, WindowEvent] = {}
-        for event in state.events:
-            if pending.get(event.trade_id, -1) >= part_start:
+        for event in state.events[start:]:
+            if event.trade_id in not_arrived:
                 self._incoming[event.trade_id] = event
             else:
                 self.events.append(event)
@@ -70,3 +72,7 @@ class ArrivalView:
 
 def _order(event: WindowEvent) -> tuple[int, str]:
     return event.timestamp, event.arrival
+
+
+def _time(event: WindowEvent) -> int:
+    return event.timestamp

@@ -16,6 +16,7 @@ content is a conflicting duplicate, dead-lettered by the pipeline.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +30,7 @@ from riskengine.episodes import Episodes, Finding
 from riskengine.ledger import LedgerEntry, LedgerFormatError, fingerprint, ledger_key
 from riskengine.model import Trade, describe_arrival
 from riskengine.scoring import NO_BASELINE, RiskScorer, ScoreInputs, ScoringConfig
+from riskengine.windows.events import WindowEvent
 from riskengine.windows.spec import Scope, WindowSpec
 from riskengine.windows.store import LATE, AlertMark, WindowState, WindowStore
 
@@ -128,14 +130,25 @@ class RiskEngine:
         now = self._clock_ms()
         accepted = self._classify(trades, evaluation)
         fresh = [item for item in accepted if item.entry is None]
-        pending = {item.trade.trade_id: index for index, item in enumerate(fresh)}
-        episodes = Episodes(now)
+        not_arrived = {item.trade.trade_id for item in fresh}
+        earliest = _suffix_minima([item.trade.timestamp for item in fresh])
+        episodes = Episodes(now, functools.partial(_check, evaluation))
         judged: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
         start = 0
         for part, windows in self.store.apply([item.trade for item in fresh]):
             views: dict[str, ArrivalView] = {}
+
+            def view_of(
+                state: WindowState, views: dict[str, ArrivalView] = views, first: int = earliest[start]
+            ) -> ArrivalView:
+                view = views.get(state.key)
+                if view is None:
+                    view = views[state.key] = ArrivalView(state, not_arrived, first)
+                return view
+
             for item, own in zip(fresh[start : start + len(part)], windows.by_trade, strict=True):
-                judged[item.trade.trade_id] = self._judge(item, own, views, pending, start, episodes, evaluation, now)
+                judged[item.trade.trade_id] = self._judge(item, own, view_of, episodes, evaluation, now)
+            not_arrived.difference_update(trade.trade_id for trade in part)
             start += len(part)
         for item in accepted:
             record, alerts = judged.pop(item.trade.trade_id, None) or self._replay(item, evaluation, now)
@@ -157,6 +170,10 @@ class RiskEngine:
         for trade, raw in zip(trades, stored, strict=True):
             digest = fingerprint(trade.record)
             first = counted.get(trade.trade_id)
+            if first is None and raw is None:  # the usual case: a trade seen for the first time
+                counted[trade.trade_id] = (digest, trade.arrival)
+                accepted.append(_Accepted(trade, digest, None))
+                continue
             if first is None:
                 entry = _entry(raw, trade)
                 first = counted[trade.trade_id] = (digest, trade.arrival) if entry is None else _counted(entry)
@@ -174,9 +191,7 @@ class RiskEngine:
         self,
         item: _Accepted,
         own: Mapping[Scope, WindowState],
-        views: dict[str, ArrivalView],
-        pending: Mapping[str, int],
-        start: int,
+        view_of: Callable[[WindowState], ArrivalView],
         episodes: Episodes,
         evaluation: Evaluation,
         now: int,
@@ -189,9 +204,7 @@ class RiskEngine:
             if state.statuses[trade.trade_id] == LATE:
                 late = True
                 continue
-            view = views.get(state.key)
-            if view is None:
-                view = views[state.key] = ArrivalView(state, pending, start)
+            view = view_of(state)
             placed[scope] = (view, view.arrive(trade.trade_id))
         findings = self._findings(trade, own, placed, episodes, evaluation)
         user, market = placed.get(Scope.USER), placed.get(Scope.SYMBOL_EXCHANGE)
@@ -227,19 +240,16 @@ class RiskEngine:
     ) -> list[Finding]:
         findings = []
         for rule in self.trade_rules:
-            match = self._guarded(rule, trade.trade_id, evaluation, rule.check, trade)
+            try:
+                match = rule.check(trade)
+            except Exception as exc:  # a broken rule must not fail the batch: record it and go on
+                match = _failed(rule, trade.trade_id, evaluation, exc)
             if match is not None:
                 findings.append(episodes.of_trade(rule, match, own[Scope.USER], trade))
         for rule in self.sequence_rules:
             where = placed.get(rule.scope)
-            if where is None:  # late for this window: sequence rules never see it
-                continue
-            view, position = where
-
-            def check(rule: Rule, events: Sequence[Any], end: int, key: str = view.state.key) -> Match | None:
-                return self._guarded(rule, key, evaluation, rule.check, events, end)
-
-            findings += episodes.of_sequence(rule, view, position, trade, check)
+            if where is not None:  # a trade late for this window is never seen by its sequence rules
+                findings += episodes.of_sequence(rule, where[0], where[1], trade)
         return findings
 
     def _replay(self, item: _Accepted, evaluation: Evaluation, now: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -263,15 +273,28 @@ class RiskEngine:
             "engineVersion": ENGINE_VERSION,
         }
 
-    def _guarded(
-        self, rule: Rule, subject: str, evaluation: Evaluation, check: Callable[..., Match | None], *args: Any
-    ) -> Match | None:
-        try:
-            return check(*args)
-        except Exception as exc:  # a broken rule must not fail the batch: record it and go on
-            logger.exception("rule %s failed on %s", rule.rule_id, subject)
-            evaluation.rule_failures.append(RuleFailure(rule.rule_id, subject, f"{type(exc).__name__}: {exc}"))
-            return None
+
+def _check(
+    evaluation: Evaluation, rule: SequenceRule, events: Sequence[WindowEvent], end: int, subject: str
+) -> Match | None:
+    try:
+        return rule.check(events, end)
+    except Exception as exc:  # a broken rule must not fail the batch: record it and go on
+        return _failed(rule, subject, evaluation, exc)
+
+
+def _failed(rule: Rule, subject: str, evaluation: Evaluation, exc: Exception) -> None:
+    logger.exception("rule %s failed on %s", rule.rule_id, subject)
+    evaluation.rule_failures.append(RuleFailure(rule.rule_id, subject, f"{type(exc).__name__}: {exc}"))
+
+
+def _suffix_minima(values: Sequence[int]) -> list[int]:
+    """``minima[i] = min(values[i:])``, with one extra entry for the empty suffix."""
+    minima = [0] * (len(values) + 1)
+    minima[-1] = 2**63
+    for index in range(len(values) - 1, -1, -1):
+        minima[index] = min(values[index], minima[index + 1])
+    return minima
 
 
 def _counted(entry: LedgerEntry) -> tuple[str, str]:

@@ -26,8 +26,9 @@ from riskengine.scoring import severity_for_strength
 from riskengine.windows.events import WindowEvent
 from riskengine.windows.store import AlertMark, WindowState
 
-# Runs a rule's check, turning an exception into a recorded failure (see RiskEngine._guarded).
-Check = Callable[..., Match | None]
+# Runs a rule's check on (events, end) of the window named last, turning an exception into a
+# recorded failure (see RiskEngine._check).
+Check = Callable[[SequenceRule, Sequence[WindowEvent], int, str], Match | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class Episodes:
     """The episode bookkeeping of one batch: marks read from Redis plus the marks the batch adds."""
 
     detected_at: int
+    check: Check
     marks: list[AlertMark] = field(default_factory=list)
     _added: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
@@ -56,12 +58,15 @@ class Episodes:
         self._mark(user, rule.rule_id, trade.trade_id, trade.timestamp, alert["alertId"])
         return Finding(rule, match.strength, alert["alertId"], alert)
 
-    def of_sequence(
-        self, rule: SequenceRule, view: ArrivalView, position: int, trade: Trade, check: Check
-    ) -> list[Finding]:
+    def of_sequence(self, rule: SequenceRule, view: ArrivalView, position: int, trade: Trade) -> list[Finding]:
         """The episodes of the matches that the trade's arrival at ``position`` created."""
-        matches = _Matches(rule, view.events, check)
-        last = min(position + rule.length - 1, len(view.events) - 1)
+        events, key = view.events, view.state.key
+        newest = position == len(events) - 1
+        found = self.check(rule, events, position, key) if newest else None
+        if newest and found is None:
+            return []  # the usual case: the window's newest event, completing nothing
+        matches = _Matches(rule, events, self.check, key, {position: found} if newest else {})
+        last = min(position + rule.length - 1, len(events) - 1)
         new = [end for end in range(position, last + 1) if matches.at(end) is not None]
         return [self._run(rule, view, matches, run, trade) for run in _runs(new)]
 
@@ -108,17 +113,24 @@ class Episodes:
 class _Matches:
     """A rule's matches in one window state, each position checked at most once."""
 
-    __slots__ = ("_check", "_checked", "_events", "_rule")
+    __slots__ = ("_check", "_checked", "_events", "_rule", "_subject")
 
-    def __init__(self, rule: SequenceRule, events: Sequence[WindowEvent], check: Check) -> None:
-        self._rule, self._events, self._check = rule, events, check
-        self._checked: dict[int, Match | None] = {}
+    def __init__(
+        self,
+        rule: SequenceRule,
+        events: Sequence[WindowEvent],
+        check: Check,
+        subject: str,
+        checked: dict[int, Match | None],
+    ) -> None:
+        self._rule, self._events, self._check, self._subject = rule, events, check, subject
+        self._checked = checked
 
     def at(self, end: int) -> Match | None:
         if end < 0:
             return None
         if end not in self._checked:
-            self._checked[end] = self._check(self._rule, self._events, end)
+            self._checked[end] = self._check(self._rule, self._events, end, self._subject)
         return self._checked[end]
 
     def strength(self, end: int) -> float:

@@ -69,7 +69,7 @@ def ledger_key(trade_id: str) -> str:
 
 def fingerprint(record: Mapping[str, Any]) -> str:
     """A short digest of a trade's content: two copies of one trade have equal fingerprints."""
-    text = SEPARATOR.join([repr(record.get(name)) for name in FINGERPRINT_FIELDS])
+    text = repr(tuple(map(record.get, FINGERPRINT_FIELDS)))
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 

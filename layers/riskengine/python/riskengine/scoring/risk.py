@@ -25,7 +25,6 @@ import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from types import MappingProxyType
 
 from riskengine.errors import ConfigurationError
@@ -185,14 +184,15 @@ def exact_contributions(weighted: Mapping[str, float]) -> tuple[dict[str, float]
     Rounding each contribution to six decimals makes their decimal sum exact, but doubles added
     one by one can still miss it by one unit in the last place (0.55 + 0.15). When they do, a few
     millionths move from one non-zero contribution to another (the decimal total, hence the
-    level, stays the same) or, with a single non-zero contribution, that one moves, until the
-    decimal sum, the doubles added in order and ``math.fsum`` all agree. Should no such move
-    exist (not seen in practice), the score is the doubles' sum in order.
+    level, stays the same) or, failing that, one of them moves, until the decimal sum and the
+    doubles added in order agree. Should no such move exist (about one score in a million), the
+    score is the doubles' sum in order, which then has more than six decimals.
     """
     contributions = {name: round(value, 6) for name, value in weighted.items()}
-    if _decimal_sum(contributions) > 1:  # weights sum to 1, so only rounding can overshoot
+    total = _float_sum(contributions)
+    if round(total, 6) > 1:  # weights sum to 1, so only rounding can overshoot
         largest = max(contributions, key=contributions.__getitem__)
-        contributions[largest] = _moved(contributions[largest], -(_decimal_sum(contributions) - 1))
+        contributions[largest] = round(contributions[largest] - (round(total, 6) - 1), 6)
     for candidate in _nearby(contributions):
         if _agrees(candidate):
             return candidate, _float_sum(candidate)
@@ -200,34 +200,41 @@ def exact_contributions(weighted: Mapping[str, float]) -> tuple[dict[str, float]
 
 
 def _nearby(contributions: dict[str, float]) -> Iterator[dict[str, float]]:
-    """``contributions`` itself, then versions with up to nine millionths moved, closest first."""
+    """``contributions`` itself, then versions with up to nine millionths moved, the least change first:
+    between two contributions (the total stays), then on one, then on two independently."""
     yield contributions
     movable = sorted((n for n, v in contributions.items() if v), key=contributions.__getitem__, reverse=True)
-    steps = [Decimal(micros).scaleb(-6) for micros in range(1, 10)]
-    for step in steps:
+    micros = range(1, 10)
+    for k in micros:
         for giver, taker in itertools.permutations(movable, 2):
-            moved = {giver: _moved(contributions[giver], -step), taker: _moved(contributions[taker], step)}
-            if moved[giver] >= 0:
-                yield contributions | moved
-    for step in steps:
+            yield from _moved(contributions, {giver: -k, taker: k})
+    for k in micros:
         for name in movable:
-            for change in (-step, step):
-                moved_one = _moved(contributions[name], change)
-                if moved_one >= 0 and _decimal_sum(contributions | {name: moved_one}) <= 1:
-                    yield contributions | {name: moved_one}
+            yield from _moved(contributions, {name: -k})
+            yield from _moved(contributions, {name: k})
+    steps = sorted(
+        ((a, b) for a in range(-9, 10) for b in range(-9, 10) if a and b), key=lambda s: abs(s[0]) + abs(s[1])
+    )
+    for a, b in steps:
+        for first, second in itertools.combinations(movable, 2):
+            yield from _moved(contributions, {first: a, second: b})
 
 
-def _moved(value: float, change: Decimal) -> float:
-    return float(Decimal(repr(value)) + change)
+def _moved(contributions: dict[str, float], micros: Mapping[str, int]) -> Iterator[dict[str, float]]:
+    """``contributions`` with the given millionths added, if none goes below 0 and the total stays within 1."""
+    candidate = contributions | {name: round(contributions[name] + k / 1_000_000, 6) for name, k in micros.items()}
+    if min(candidate.values()) >= 0 and round(_float_sum(candidate), 6) <= 1:
+        yield candidate
 
 
 def _agrees(contributions: Mapping[str, float]) -> bool:
+    """The doubles added in order equal their exact decimal sum.
+
+    The decimal sum of six-decimal values has six decimals and the double sum is within far less
+    than a millionth of it, so rounding the double sum to six decimals gives the decimal sum.
+    """
     total = _float_sum(contributions)
-    return total == float(_decimal_sum(contributions)) == math.fsum(contributions.values())
-
-
-def _decimal_sum(values: Mapping[str, float]) -> Decimal:
-    return sum((Decimal(repr(v)) for v in values.values()), Decimal(0))
+    return total == round(total, 6)
 
 
 def _float_sum(values: Mapping[str, float]) -> float:
