@@ -231,13 +231,16 @@ class CountingSink:
         self.alerts: Counter[str] = Counter()
         self.dead_letters = 0
 
-    def write(
+    def prepare(
         self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
-    ) -> None:
+    ) -> Any:
         self.scored += len(analyzed)
         self.alerts.update(str(alert.get("patternType")) for alert in alerts)
         self.dead_letters += len(dead_letters)
-        self.inner.write(analyzed, alerts, dead_letters)
+        return self.inner.prepare(analyzed, alerts, dead_letters)
+
+    def send(self, prepared: Any) -> None:
+        self.inner.send(prepared)
 
     def close(self) -> None:
         self.inner.close()

@@ -27,7 +27,7 @@ from riskengine.msk import build_event, parse_event
 from riskengine.pipeline import BatchProcessor
 from riskengine.runtime import build_engine
 from riskengine.settings import Settings
-from riskengine.sinks import DeadLetter, MemorySink
+from riskengine.sinks import MemorySink
 
 pytestmark = pytest.mark.integration
 
@@ -123,13 +123,11 @@ class LosingSink(MemorySink):
         self.writes = 0
         self._lose = lose
 
-    def write(
-        self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
-    ) -> None:
+    def send(self, prepared: Any) -> None:
         self.writes += 1
         if self._lose(self.writes):
             raise SinkError("broker unavailable")
-        super().write(analyzed, alerts, dead_letters)
+        super().send(prepared)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from riskengine.model import SourceRecord
 from riskengine.pipeline import BatchOutcome, BatchProcessor
 from riskengine.runtime import build_engine
 from riskengine.settings import Settings
-from riskengine.sinks import DeadLetter, MemorySink
+from riskengine.sinks import MemorySink
 
 pytestmark = pytest.mark.integration
 
@@ -239,14 +239,12 @@ class FlakySink(MemorySink):
         self.failures = failures
         self.writes = 0
 
-    def write(
-        self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
-    ) -> None:
+    def send(self, prepared: Any) -> None:
         self.writes += 1
         if self.failures:
             self.failures -= 1
             raise SinkError("broker unavailable: 3 of 3 writes timed out")
-        super().write(analyzed, alerts, dead_letters)
+        super().send(prepared)
 
 
 def test_a_retry_after_a_failed_flush_writes_every_alert_exactly_once(

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import json
+
+import fastavro
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from riskengine.codec import TRADES_SUBJECT, AvroCodec, FixedIdRegistry
 from riskengine.ledger import LEDGER_SLOTS, LedgerEntry, LedgerFormatError, fingerprint, ledger_key
 from riskengine.model import arrival_key
 from riskengine.scoring import NO_BASELINE, Baseline
@@ -58,13 +63,25 @@ def test_an_entry_this_version_cannot_read_is_refused(text: str) -> None:
         LedgerEntry.decode(text)
 
 
-def test_the_fingerprint_covers_the_trade_content_and_nothing_else() -> None:
-    record = {"tradeId": "T", "userId": "U", "quantity": 1.0, "price": 2.0, "country": None}
-    assert fingerprint(record) == fingerprint(dict(reversed(list(record.items()))))  # field order does not count
-    assert fingerprint(record) == fingerprint(record | {"padding": "x" * 1_000})  # unknown fields do not count
-    assert fingerprint(record) != fingerprint(record | {"quantity": 1.5})
-    assert fingerprint(record) != fingerprint(record | {"country": "US"})
-    assert len(fingerprint(record)) == 16
+def test_copies_of_a_trade_share_a_fingerprint_however_they_were_encoded() -> None:
+    codec = AvroCodec(FixedIdRegistry())
+    trade = {
+        "tradeId": "T", "userId": "U", "customerId": "C", "symbol": "BTC/USDT", "baseAsset": "BTC",
+        "quoteAsset": "USDT", "side": "BUY", "orderType": "LIMIT", "quantity": 1.0, "price": 2.0,
+        "notional": 2.0, "timestamp": 1_763_900_000_000, "exchange": "BINANCE",
+    }  # fmt: skip
+    avro = codec.encode(TRADES_SUBJECT, trade)
+    as_json = json.dumps(trade | {"quantity": 1, "padding": "x" * 100}).encode()  # an int, an unknown field
+    older = io.BytesIO()  # written with v1 of the schema
+    older.write(b"\x00" + (1).to_bytes(4, "big"))
+    fastavro.schemaless_writer(older, codec.registry.schema_for_id(1), trade)
+    values = (avro, as_json, older.getvalue())
+    bodies = {codec.canonical_body(TRADES_SUBJECT, value, codec.decode(TRADES_SUBJECT, value)) for value in values}
+    assert len(bodies) == 1
+    assert codec.canonical_body(TRADES_SUBJECT, avro, {}) == avro[5:]  # the latest schema's own body, not re-encoded
+    other = codec.encode(TRADES_SUBJECT, trade | {"country": "US"})
+    assert fingerprint(avro[5:]) != fingerprint(other[5:])
+    assert len(fingerprint(avro[5:])) == 16
 
 
 def test_ledger_keys_spread_over_a_bounded_number_of_hash_tags() -> None:

@@ -20,6 +20,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,18 +158,19 @@ class RiskEngine:
         evaluation.marks = episodes.marks
         return evaluation
 
-    def commit(self, evaluation: Evaluation) -> None:
-        """Record the ledger entries and alert marks; call before writing the results, so that a
-        retry of a batch whose results were lost writes exactly the same results again."""
-        self.store.commit(evaluation.ledger, self.ledger_ttl_ms, evaluation.marks)
+    def commit(self, evaluation: Evaluation) -> Future[None]:
+        """Record the ledger entries and alert marks. Write the results only once this is done
+        (``result()`` raises StateStoreError otherwise), so that a retry of a batch whose results were
+        lost writes exactly the same results again."""
+        return self.store.commit(evaluation.ledger, self.ledger_ttl_ms, evaluation.marks)
 
     def _classify(self, trades: Sequence[Trade], evaluation: Evaluation) -> list[_Accepted]:
         """Trades to evaluate or answer from the ledger; copies of a trade are counted or set aside."""
-        stored = self.store.lookup([ledger_key(trade.trade_id) for trade in trades])
+        lookup = self.store.lookup([ledger_key(trade.trade_id) for trade in trades])
+        digests = [trade.fingerprint or _fingerprint(trade) for trade in trades]  # while Redis answers
         counted: dict[str, tuple[str, str]] = {}  # trade id -> (fingerprint, arrival) of the copy that counts
         accepted: list[_Accepted] = []
-        for trade, raw in zip(trades, stored, strict=True):
-            digest = fingerprint(trade.record)
+        for trade, digest, raw in zip(trades, digests, lookup.result(), strict=True):
             first = counted.get(trade.trade_id)
             if first is None and raw is None:  # the usual case: a trade seen for the first time
                 counted[trade.trade_id] = (digest, trade.arrival)
@@ -295,6 +297,11 @@ def _suffix_minima(values: Sequence[int]) -> list[int]:
     for index in range(len(values) - 1, -1, -1):
         minima[index] = min(values[index], minima[index + 1])
     return minima
+
+
+def _fingerprint(trade: Trade) -> str:
+    """For trades built without one (the pipeline always sets it from the trade's Avro body)."""
+    return fingerprint(repr(sorted(trade.record.items())).encode())
 
 
 def _counted(entry: LedgerEntry) -> tuple[str, str]:

@@ -33,28 +33,6 @@ SEPARATOR = "\x1f"
 # Ledger keys are spread over this many hash tags: on Redis Cluster a batch's entries are written
 # with one script call per tag (at most this many), not one per trade.
 LEDGER_SLOTS = 64
-# The CryptoTrade fields a fingerprint covers, in a fixed order (unknown extra fields do not count).
-FINGERPRINT_FIELDS = (
-    "tradeId",
-    "userId",
-    "customerId",
-    "symbol",
-    "baseAsset",
-    "quoteAsset",
-    "side",
-    "orderType",
-    "quantity",
-    "price",
-    "notional",
-    "timestamp",
-    "exchange",
-    "walletAddress",
-    "sessionId",
-    "ipAddress",
-    "country",
-    "orderId",
-    "counterpartyUserId",
-)
 
 
 class LedgerFormatError(ValueError):
@@ -67,10 +45,10 @@ def ledger_key(trade_id: str) -> str:
     return f"{KEY_PREFIX}:{{t:{tag}}}:{trade_id}"
 
 
-def fingerprint(record: Mapping[str, Any]) -> str:
-    """A short digest of a trade's content: two copies of one trade have equal fingerprints."""
-    text = repr(tuple(map(record.get, FINGERPRINT_FIELDS)))
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+def fingerprint(content: bytes) -> str:
+    """A short digest of a trade's content (its canonical Avro body, ``AvroCodec.canonical_body``):
+    two copies of one trade have equal fingerprints, however they were encoded."""
+    return hashlib.blake2b(content, digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

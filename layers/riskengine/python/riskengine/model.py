@@ -51,14 +51,19 @@ class SourceRecord:
 
     @property
     def arrival(self) -> str:
-        return arrival_key(self.partition, self.offset)
+        """``arrival_key`` of the record (the trigger's parser has checked its range)."""
+        return f"{self.partition:05x}{self.offset:013x}"
 
 
 def arrival_key(partition: int, offset: int) -> str:
     """``(partition, offset)`` as a string that sorts like the pair (see PARTITION_DIGITS)."""
+    check_arrival(partition, offset)
+    return f"{partition:05x}{offset:013x}"
+
+
+def check_arrival(partition: int, offset: int) -> None:
     if not (0 <= partition < 16**PARTITION_DIGITS and 0 <= offset < 16**OFFSET_DIGITS):
         raise ValueError(f"partition {partition} / offset {offset} outside what arrival keys can order")
-    return f"{partition:0{PARTITION_DIGITS}x}{offset:0{OFFSET_DIGITS}x}"
 
 
 def describe_arrival(key: str) -> str:
@@ -84,5 +89,7 @@ class Trade:
     counterparty_user_id: str | None
     record: dict[str, Any] = field(repr=False, compare=False)
     # Where the trade's record sits in its partition (``arrival_key``): ties in event time are
-    # ordered by it, and a redelivery of the record is recognised by it.
+    # ordered by it.
     arrival: str = ""
+    # A digest of the trade's content (``ledger.fingerprint``): copies of one trade share it.
+    fingerprint: str = ""

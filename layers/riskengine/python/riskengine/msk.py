@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from riskengine.errors import RiskEngineError
-from riskengine.model import SourceRecord, arrival_key
+from riskengine.model import SourceRecord, check_arrival
 
 EVENT_SOURCES = frozenset({"aws:kafka", "SelfManagedKafka"})
 
@@ -67,7 +67,7 @@ def _timestamp(record: SourceRecord) -> int:
 def _record(raw: Mapping[str, Any]) -> SourceRecord:
     try:
         partition, offset = int(raw["partition"]), int(raw["offset"])
-        arrival_key(partition, offset)  # raises ValueError beyond what arrival keys can order
+        check_arrival(partition, offset)  # raises ValueError beyond what arrival keys can order
         return SourceRecord(
             topic=raw["topic"],
             partition=partition,

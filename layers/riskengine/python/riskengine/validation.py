@@ -80,11 +80,13 @@ def validate_trade(
     notional_tolerance: float = 0.01,
     max_age_ms: int = DEFAULT_MAX_TRADE_AGE_MS,
     arrival: str = "",
+    fingerprint: str = "",
 ) -> Trade:
     """Validate ``raw`` (camelCase CryptoTrade fields) and return a normalised :class:`Trade`.
 
     The checks and their order are listed in the module docstring. ``arrival`` (the record's
-    position, ``model.arrival_key``) is not checked, only carried into the Trade.
+    position, ``model.arrival_key``) and ``fingerprint`` (its content digest) are not checked, only
+    carried into the Trade.
     """
     if not isinstance(raw, dict):
         raise InvalidTrade(f"expected a JSON object, got {type(raw).__name__}", reason="not_an_object")
@@ -116,6 +118,7 @@ def validate_trade(
         counterparty_user_id=record["counterpartyUserId"],
         record=record,
         arrival=arrival,
+        fingerprint=fingerprint,
     )
 
 

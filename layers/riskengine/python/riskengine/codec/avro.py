@@ -92,16 +92,16 @@ def _decode_non_avro(value: bytes) -> Record:
 class _SubjectEncoder:
     """Encoder bound to one subject: frames with the id of the subject's latest schema."""
 
-    __slots__ = ("_header", "_schema", "_subject")
+    __slots__ = ("_schema", "_subject", "header")
 
     def __init__(self, registry: SchemaRegistry, subject: str) -> None:
         self._subject = subject
         schema_id, self._schema = registry.latest(subject)
-        self._header = _HEADER.pack(MAGIC_BYTE, schema_id)
+        self.header = _HEADER.pack(MAGIC_BYTE, schema_id)
 
     def __call__(self, record: Record) -> bytes:
         buf = io.BytesIO()
-        buf.write(self._header)
+        buf.write(self.header)
         try:
             schemaless_writer(buf, self._schema, record)
         except _ENCODE_ERRORS as exc:
@@ -146,6 +146,15 @@ class AvroCodec:
     def encode(self, subject: str, record: Record) -> bytes:
         """Encode ``record`` with the subject's latest schema, Confluent-framed."""
         return self._encoder(subject)(record)
+
+    def canonical_body(self, subject: str, value: bytes, record: Record) -> bytes:
+        """The Avro body of ``record`` in the subject's latest schema: two copies of the same content give
+        the same bytes, whether they came as JSON, Avro or an older schema version. A value already
+        framed with the latest schema is its own body (nothing re-encoded)."""
+        encoder = self._encoder(subject)
+        if value.startswith(encoder.header):
+            return value[HEADER_SIZE:]
+        return encoder(record)[HEADER_SIZE:]
 
     def encode_many(self, subject: str, records: Iterable[Record]) -> list[bytes]:
         """Encode a batch; the subject's schema and header are resolved once for the whole batch."""

@@ -1,4 +1,8 @@
-"""What every sink implements: all results of a batch in, durable on return (or an exception)."""
+"""What every sink implements: one batch's results encoded first, then written, durable on return.
+
+Encoding and writing are two steps so that the pipeline can record the batch's decisions in Redis
+while the results are being encoded, and write nothing until they are recorded.
+"""
 
 from __future__ import annotations
 
@@ -52,12 +56,15 @@ class DeadLetter:
 
 
 class Sink(Protocol):
-    def write(
+    def prepare(
         self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
-    ) -> None:
-        """Write one batch's results (a RiskAnalyzedTrade per trade, its RiskAlerts, its dead letters)
-        and return once all of it is durable; raise SinkError if any of it is not. Nothing of one
-        call is carried into the next."""
+    ) -> Any:
+        """Encode one batch's results (a RiskAnalyzedTrade per trade, its RiskAlerts, its dead
+        letters) without writing anything; the value is for ``send``."""
+
+    def send(self, prepared: Any) -> None:
+        """Write what ``prepare`` returned and return once all of it is durable; raise SinkError if
+        any of it is not. Nothing of one batch is carried into the next."""
 
     def close(self) -> None:
         """Release connections and files (local runs; Lambda simply freezes the container)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from riskengine.sinks.base import DeadLetter
 
@@ -19,13 +19,15 @@ class JsonlSink:
         self._alerts = (directory / "alerts.jsonl").open("w", encoding="utf-8")
         self._rejected = (directory / "rejected.jsonl").open("w", encoding="utf-8")
 
-    def write(
+    def prepare(
         self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
-    ) -> None:
-        _write(self._analyzed, analyzed)
-        _write(self._alerts, alerts)
-        _write(self._rejected, [_rejected(letter) for letter in dead_letters])
-        for handle in (self._analyzed, self._alerts, self._rejected):
+    ) -> list[str]:
+        """The three files' new lines, in the order of (analyzed, alerts, rejected)."""
+        return [_lines(analyzed), _lines(alerts), _lines([_rejected(letter) for letter in dead_letters])]
+
+    def send(self, prepared: list[str]) -> None:
+        for handle, lines in zip((self._analyzed, self._alerts, self._rejected), prepared, strict=True):
+            handle.write(lines)
             handle.flush()
 
     def close(self) -> None:
@@ -38,6 +40,5 @@ def _rejected(letter: DeadLetter) -> dict[str, Any]:
     return {"line": line, "reason": letter.reason, "detail": letter.detail, "lineNumber": letter.record.offset + 1}
 
 
-def _write(handle: TextIO, records: Sequence[dict[str, Any]]) -> None:
-    for record in records:
-        handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+def _lines(records: Sequence[dict[str, Any]]) -> str:
+    return "".join(json.dumps(record, separators=(",", ":")) + "\n" for record in records)

@@ -8,7 +8,7 @@ batch's sends are checked on their own: a failed batch leaves nothing behind for
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
@@ -27,20 +27,22 @@ class KafkaSink:
         self._topics = topics or Topics()
         self._flush_timeout_s = flush_timeout_s
 
-    def write(
+    def prepare(
         self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
-    ) -> None:
-        sent: list[Any] = []
-        encode, send, topics = self._codec.encode, self._send, self._topics
-        for record in analyzed:
-            sent.append(
-                send(topics.analyzed, record["originalTrade"]["userId"], encode(ANALYZED_TRADES_SUBJECT, record))
-            )
-        for alert in alerts:
-            sent.append(send(topics.alerts, alert["userId"], encode(ALERTS_SUBJECT, alert)))
+    ) -> list[_Message]:
+        encode, topics = self._codec.encode, self._topics
+        messages = [
+            _Message(topics.analyzed, r["originalTrade"]["userId"], encode(ANALYZED_TRADES_SUBJECT, r))
+            for r in analyzed
+        ]
+        messages += [_Message(topics.alerts, alert["userId"], encode(ALERTS_SUBJECT, alert)) for alert in alerts]
         for letter in dead_letters:
             key = letter.record.key.decode(errors="replace") if letter.record.key is not None else None
-            sent.append(send(topics.dead_letter, key, letter.record.value or b"", letter.headers()))
+            messages.append(_Message(topics.dead_letter, key, letter.record.value or b"", letter.headers()))
+        return messages
+
+    def send(self, prepared: list[_Message]) -> None:
+        sent = [self._send(message) for message in prepared]
         try:
             self._producer.flush(timeout=self._flush_timeout_s)
         except KafkaError as exc:
@@ -52,11 +54,19 @@ class KafkaSink:
     def close(self) -> None:
         self._producer.close(timeout=self._flush_timeout_s)
 
-    def _send(self, topic: str, key: str | None, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> Any:
+    def _send(self, message: _Message) -> Any:
+        key = None if message.key is None else message.key.encode()
         try:
-            return self._producer.send(topic, key=None if key is None else key.encode(), value=value, headers=headers)
+            return self._producer.send(message.topic, key=key, value=message.value, headers=message.headers)
         except KafkaError as exc:
-            raise SinkError(f"cannot send to {topic}: {exc}") from exc
+            raise SinkError(f"cannot send to {message.topic}: {exc}") from exc
+
+
+class _Message(NamedTuple):
+    topic: str
+    key: str | None
+    value: bytes
+    headers: list[tuple[str, bytes]] | None = None
 
 
 def unacknowledged(future: Any) -> bool:

@@ -17,9 +17,13 @@ class MemorySink:
         self.alerts: list[dict[str, Any]] = []
         self.dead_letters: list[DeadLetter] = []
 
-    def write(
+    def prepare(
         self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
-    ) -> None:
+    ) -> tuple[Sequence[dict[str, Any]], Sequence[dict[str, Any]], Sequence[DeadLetter]]:
+        return analyzed, alerts, dead_letters
+
+    def send(self, prepared: tuple[Sequence[dict[str, Any]], Sequence[dict[str, Any]], Sequence[DeadLetter]]) -> None:
+        analyzed, alerts, dead_letters = prepared
         self.analyzed.extend(analyzed)
         self.alerts.extend(alerts)
         self.dead_letters.extend(dead_letters)
@@ -39,15 +43,19 @@ class DiscardSink:
         self.records = 0
         self.bytes = 0
 
-    def write(
+    def prepare(
         self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
-    ) -> None:
+    ) -> tuple[int, int]:
+        """(records, bytes) of the batch, encoded as the Kafka sink would."""
         encode = self._codec.encode
-        for record in analyzed:
-            self.bytes += len(encode(ANALYZED_TRADES_SUBJECT, record))
-        for alert in alerts:
-            self.bytes += len(encode(ALERTS_SUBJECT, alert))
-        self.records += len(analyzed) + len(alerts) + len(dead_letters)
+        size = sum(len(encode(ANALYZED_TRADES_SUBJECT, record)) for record in analyzed)
+        size += sum(len(encode(ALERTS_SUBJECT, alert)) for alert in alerts)
+        return len(analyzed) + len(alerts) + len(dead_letters), size
+
+    def send(self, prepared: tuple[int, int]) -> None:
+        records, size = prepared
+        self.records += records
+        self.bytes += size
 
     def close(self) -> None:
         return None

@@ -88,15 +88,21 @@ class RoundTripCounter:
 
 
 class WindowStore(Protocol):
-    def lookup(self, keys: Sequence[str]) -> list[bytes | None]: ...
+    def lookup(self, keys: Sequence[str]) -> Future[list[bytes | None]]: ...
 
     def apply(self, trades: Sequence[Trade]) -> Iterator[tuple[Sequence[Trade], BatchWindows]]: ...
 
-    def commit(self, ledger: Sequence[tuple[str, str]], ledger_ttl_ms: int, marks: Sequence[AlertMark]) -> None: ...
+    def commit(
+        self, ledger: Sequence[tuple[str, str]], ledger_ttl_ms: int, marks: Sequence[AlertMark]
+    ) -> Future[None]: ...
 
 
 class RedisWindowStore:
-    """Windows in Redis (standalone or cluster), driven by one Lua script."""
+    """Windows, alert marks and the ledger in Redis (standalone or cluster), driven by two Lua scripts.
+
+    Every call goes through one background thread, in the order submitted, so Redis and Python work
+    at the same time while a batch's reads and writes stay in order.
+    """
 
     def __init__(self, client: redis.Redis | RedisCluster, specs: Mapping[Scope, WindowSpec]) -> None:
         self._client = client
@@ -116,8 +122,15 @@ class RedisWindowStore:
     def specs(self) -> Mapping[Scope, WindowSpec]:
         return self._specs
 
-    def lookup(self, keys: Sequence[str]) -> list[bytes | None]:
-        """The values of ``keys`` (ledger entries), None where absent: one round trip (per node on a cluster)."""
+    def lookup(self, keys: Sequence[str]) -> Future[list[bytes | None]]:
+        """The values of ``keys`` (ledger entries), None where absent: one round trip (per node on a cluster).
+
+        Sent from the background thread, so the caller can work meanwhile; ``result()`` raises
+        StateStoreError when Redis fails.
+        """
+        return self._io.submit(self._lookup, list(keys))
+
+    def _lookup(self, keys: list[str]) -> list[bytes | None]:
         if not keys:
             return []
         try:
@@ -159,8 +172,15 @@ class RedisWindowStore:
     def _run_script(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
         return self._call(self._script, APPLY_SCRIPT, calls)
 
-    def commit(self, ledger: Sequence[tuple[str, str]], ledger_ttl_ms: int, marks: Sequence[AlertMark]) -> None:
-        """Write ledger entries (key, value) and alert marks: one script call (per slot, pipelined, on a cluster)."""
+    def commit(self, ledger: Sequence[tuple[str, str]], ledger_ttl_ms: int, marks: Sequence[AlertMark]) -> Future[None]:
+        """Write ledger entries (key, value) and alert marks: one script call (per slot, pipelined, on a cluster).
+
+        Sent from the background thread, after everything submitted before; ``result()`` raises
+        StateStoreError when Redis fails.
+        """
+        return self._io.submit(self._commit, ledger, ledger_ttl_ms, marks)
+
+    def _commit(self, ledger: Sequence[tuple[str, str]], ledger_ttl_ms: int, marks: Sequence[AlertMark]) -> None:
         if not ledger and not marks:
             return
         groups: dict[int, tuple[list[tuple[str, str]], list[AlertMark]]] = {}
