@@ -135,6 +135,7 @@ def test_bad_records_are_dead_lettered_and_valid_ones_all_scored(processor: Batc
         headers = letter.headers()
         assert headers[: len(SOURCE_HEADERS)] == list(SOURCE_HEADERS)  # original headers kept, first
         values = dict(headers[len(SOURCE_HEADERS) :])
+        assert values["dlq.id"] == f"crypto-trades-{letter.record.partition}@{letter.record.offset}".encode()
         assert values["dlq.reason"] == letter.reason.encode()
         assert values["dlq.detail"] == letter.detail.encode()
         assert values["dlq.source.topic"] == b"crypto-trades"

@@ -251,8 +251,8 @@ def test_an_out_of_order_arrival_within_lateness_is_placed_by_event_time(feed: F
 
 
 def _in_window(client: redis.Redis, key: str, trade_id: str) -> bool:
-    """Whether a window holds the trade (a member's second field is the trade id)."""
-    return any(member.split(b"\x1f")[1] == trade_id.encode() for member in client.zrange(key, 0, -1))
+    """Whether a window holds the trade (a member's third field is the trade id)."""
+    return any(member.split(b"\x1f")[2] == trade_id.encode() for member in client.zrange(key, 0, -1))
 
 
 @pytest.mark.parametrize(("behind_ms", "late"), [(10_000, False), (10_001, True)])
@@ -524,3 +524,39 @@ def test_market_impact_uses_the_markets_volume_of_the_previous_five_minutes(feed
     analyzed = feed.analyzed("m-trade")
     assert analyzed["marketImpactAnalysis"] == {"symbolVolume5m": 100_000.0, "impactRatio": 0.025}
     assert analyzed["scoreContributions"]["marketImpact"] == pytest.approx(0.05)
+
+
+# --- every trade of an episode shows it --------------------------------------------------------
+
+
+def test_every_trade_that_extends_a_burst_carries_its_alert(feed: Feed) -> None:
+    feed.send(*[trade(f"b{i:02d}", user="U-X", at=i * 300) for i in range(30)])
+    (alert,) = feed.sink.alerts
+    for i in range(30):
+        analyzed = feed.analyzed(f"b{i:02d}")
+        if i < 20:  # evidence before the first match: no pattern of its own
+            assert analyzed["triggeredPatterns"] == [] and analyzed["alertIds"] == []
+        else:  # the 21st raised it, every later one extends it
+            assert analyzed["triggeredPatterns"] == ["RAPID_BURST"]
+            assert analyzed["alertIds"] == [alert["alertId"]]
+            assert analyzed["scoreContributions"]["behaviour"] > 0
+
+
+def test_the_eleventh_sell_of_a_crash_carries_the_crash_in_a_later_batch(feed: Feed) -> None:
+    sells = [trade(f"s{i:02d}", user=f"U{i}", side="SELL", price=100.0 - i, at=i * 1_000) for i in range(11)]
+    feed.send(*sells[:10])
+    feed.send(sells[10])
+    (alert,) = feed.sink.alerts
+    assert feed.analyzed("s10")["triggeredPatterns"] == ["FLASH_CRASH"]
+    assert feed.analyzed("s10")["alertIds"] == [alert["alertId"]]
+    assert feed.analyzed("s09")["alertIds"] == [alert["alertId"]]
+
+
+def test_a_sell_stamped_before_an_alerted_crash_extends_the_same_episode(feed: Feed) -> None:
+    sells = [trade(f"s{i:02d}", user=f"U{i}", side="SELL", price=100.0 - i, at=10_000 + i * 1_000) for i in range(10)]
+    feed.send(*sells)
+    (alert,) = feed.sink.alerts
+    outcome = feed.send(trade("before", user="U-B", side="SELL", price=101.0, at=9_500))  # within market lateness
+    assert [a["alertId"] for a in feed.sink.alerts] == [alert["alertId"]]  # no second alert
+    assert outcome.alerts_suppressed >= 1
+    assert feed.analyzed("before")["alertIds"] == [alert["alertId"]]

@@ -21,6 +21,7 @@ from riskengine.codec import (
     AvroEncodeError,
     CodecError,
     FixedIdRegistry,
+    HeadEncoded,
     JsonDecodeError,
     MalformedFrame,
     UnknownSchemaId,
@@ -251,3 +252,36 @@ def test_arbitrary_bodies_behind_valid_headers_only_raise_codec_errors(
 ) -> None:
     with contextlib.suppress(CodecError):
         assert isinstance(FUZZ_CODEC.decode(subject, struct.pack(">BI", 0, schema_id) + body), dict)
+
+
+# --- splicing an already-encoded trade into the analysed record --------------------------------
+
+
+@settings(max_examples=200)
+@given(
+    quantity=st.floats(min_value=1e-9, max_value=1e9),
+    country=st.none() | st.sampled_from(["US", "KP"]),
+    score=st.floats(min_value=0, max_value=1),
+    patterns=st.lists(st.sampled_from(["RAPID_BURST", "FLASH_CRASH"]), unique=True),
+    late=st.booleans(),
+)
+def test_a_head_encoded_record_encodes_to_exactly_the_bytes_of_the_full_record(
+    quantity: float, country: str | None, score: float, patterns: list[str], late: bool
+) -> None:
+    trade = TRADE | {"quantity": quantity, "country": country}
+    body = FUZZ_CODEC.canonical_body(TRADES_SUBJECT, FUZZ_CODEC.encode(TRADES_SUBJECT, trade), trade)
+    record = ANALYZED | {"originalTrade": trade, "riskScore": score, "triggeredPatterns": patterns, "lateEvent": late}
+    spliced = FUZZ_CODEC.encode(ANALYZED_TRADES_SUBJECT, HeadEncoded(record, body, TRADES_SUBJECT))
+    assert spliced == FUZZ_CODEC.encode(ANALYZED_TRADES_SUBJECT, record)
+
+
+def test_a_head_of_another_schema_is_not_spliced_but_encoded(codec: AvroCodec) -> None:
+    record = ANALYZED | {"originalTrade": TRADE}
+    wrong_head = HeadEncoded(record, b"not the trade", ALERTS_SUBJECT)  # alerts are not the first field's type
+    assert codec.encode(ANALYZED_TRADES_SUBJECT, wrong_head) == codec.encode(ANALYZED_TRADES_SUBJECT, record)
+    assert (
+        codec.decode(ANALYZED_TRADES_SUBJECT, codec.encode(ANALYZED_TRADES_SUBJECT, wrong_head))["originalTrade"][
+            "tradeId"
+        ]
+        == TRADE["tradeId"]
+    )

@@ -26,6 +26,7 @@ from typing import Any
 
 from riskengine import ENGINE_VERSION
 from riskengine.arrivals import ArrivalView
+from riskengine.codec import TRADES_SUBJECT, HeadEncoded
 from riskengine.detectors.base import Match, Rule, SequenceRule, TradeRule
 from riskengine.episodes import Episodes, Finding
 from riskengine.ledger import LedgerEntry, LedgerFormatError, fingerprint, ledger_key
@@ -167,7 +168,7 @@ class RiskEngine:
     def _classify(self, trades: Sequence[Trade], evaluation: Evaluation) -> list[_Accepted]:
         """Trades to evaluate or answer from the ledger; copies of a trade are counted or set aside."""
         lookup = self.store.lookup([ledger_key(trade.trade_id) for trade in trades])
-        digests = [trade.fingerprint or _fingerprint(trade) for trade in trades]  # while Redis answers
+        digests = [_fingerprint(trade) for trade in trades]  # while Redis answers
         counted: dict[str, tuple[str, str]] = {}  # trade id -> (fingerprint, arrival) of the copy that counts
         accepted: list[_Accepted] = []
         for trade, digest, raw in zip(trades, digests, lookup.result(), strict=True):
@@ -266,7 +267,7 @@ class RiskEngine:
         scored = self.scorer.score(
             ScoreInputs(trade, entry.strengths, entry.baseline, entry.market_volume_cents, entry.late)
         )
-        return {
+        record = {
             "originalTrade": trade.record,
             "triggeredPatterns": sorted(entry.strengths),
             "alertIds": list(entry.alert_ids),
@@ -274,6 +275,8 @@ class RiskEngine:
             "processedAt": now,
             "engineVersion": ENGINE_VERSION,
         }
+        # The trade's Avro body is at hand: encoding the record splices it in instead of re-encoding it.
+        return HeadEncoded(record, trade.content, TRADES_SUBJECT) if trade.content else record
 
 
 def _check(
@@ -300,8 +303,8 @@ def _suffix_minima(values: Sequence[int]) -> list[int]:
 
 
 def _fingerprint(trade: Trade) -> str:
-    """For trades built without one (the pipeline always sets it from the trade's Avro body)."""
-    return fingerprint(repr(sorted(trade.record.items())).encode())
+    """From the trade's canonical Avro body; for trades built without one, from its record."""
+    return fingerprint(trade.content or repr(sorted(trade.record.items())).encode())
 
 
 def _counted(entry: LedgerEntry) -> tuple[str, str]:

@@ -91,5 +91,6 @@ class Trade:
     # Where the trade's record sits in its partition (``arrival_key``): ties in event time are
     # ordered by it.
     arrival: str = ""
-    # A digest of the trade's content (``ledger.fingerprint``): copies of one trade share it.
-    fingerprint: str = ""
+    # The trade's Avro body in the latest CryptoTrade schema (``AvroCodec.canonical_body``): the
+    # same bytes for every copy of the trade, however it was encoded; empty when not known.
+    content: bytes = field(default=b"", repr=False, compare=False)

@@ -21,7 +21,6 @@ from typing import Any
 from riskengine.codec import TRADES_SUBJECT, AvroCodec, AvroEncodeError, CodecError, RegistryUnavailable
 from riskengine.engine import Evaluation, RiskEngine
 from riskengine.errors import InvalidTrade, SinkError, StateStoreError
-from riskengine.ledger import fingerprint
 from riskengine.model import SourceRecord, Trade
 from riskengine.msk import arrival_order, batch_item_failures
 from riskengine.sinks.base import DeadLetter, Sink
@@ -107,7 +106,7 @@ class BatchProcessor:
                     max_future_skew_ms=self.max_future_skew_ms,
                     max_age_ms=self.max_trade_age_ms,
                     arrival=record.arrival,
-                    fingerprint=self._fingerprint(record.value, raw),
+                    content=self._content(record.value, raw),
                 )
             except RegistryUnavailable:
                 raise  # not the record's fault: retry the batch rather than dead-letter good data
@@ -117,12 +116,12 @@ class BatchProcessor:
             trades.append(trade)
         return trades, letters
 
-    def _fingerprint(self, value: bytes, raw: dict[str, Any]) -> str:
-        """The content digest of a trade, the same for every copy whatever its encoding."""
+    def _content(self, value: bytes, raw: dict[str, Any]) -> bytes:
+        """The trade's canonical Avro body: the same for every copy whatever its encoding."""
         try:
-            return fingerprint(self.codec.canonical_body(TRADES_SUBJECT, value, raw))
+            return self.codec.canonical_body(TRADES_SUBJECT, value, raw)
         except AvroEncodeError:  # not a valid trade: validation says why; it is never used
-            return ""
+            return b""
 
     def _conflicts(self, evaluation: Evaluation, records: Sequence[SourceRecord]) -> list[DeadLetter]:
         if not evaluation.conflicts:

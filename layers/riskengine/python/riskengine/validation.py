@@ -80,12 +80,12 @@ def validate_trade(
     notional_tolerance: float = 0.01,
     max_age_ms: int = DEFAULT_MAX_TRADE_AGE_MS,
     arrival: str = "",
-    fingerprint: str = "",
+    content: bytes = b"",
 ) -> Trade:
     """Validate ``raw`` (camelCase CryptoTrade fields) and return a normalised :class:`Trade`.
 
     The checks and their order are listed in the module docstring. ``arrival`` (the record's
-    position, ``model.arrival_key``) and ``fingerprint`` (its content digest) are not checked, only
+    position, ``model.arrival_key``) and ``content`` (its canonical Avro body) are not checked, only
     carried into the Trade.
     """
     if not isinstance(raw, dict):
@@ -118,7 +118,7 @@ def validate_trade(
         counterparty_user_id=record["counterpartyUserId"],
         record=record,
         arrival=arrival,
-        fingerprint=fingerprint,
+        content=content,
     )
 
 

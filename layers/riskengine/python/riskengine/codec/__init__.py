@@ -4,7 +4,7 @@ Schemas live in ``schemas/`` (one folder per subject, one ``v<N>.avsc`` per vers
 ``ids.json``); :func:`registry_from_env` picks a real Confluent registry when one is configured.
 """
 
-from .avro import HEADER_SIZE, MAGIC_BYTE, AvroCodec, Record
+from .avro import HEADER_SIZE, MAGIC_BYTE, AvroCodec, HeadEncoded, Record
 from .errors import (
     AvroDecodeError,
     AvroEncodeError,
@@ -42,6 +42,7 @@ __all__ = [
     "CodecError",
     "ConfluentSchemaRegistry",
     "FixedIdRegistry",
+    "HeadEncoded",
     "JsonDecodeError",
     "MalformedFrame",
     "Record",

@@ -15,7 +15,8 @@ import struct
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from fastavro import schemaless_reader, schemaless_writer
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.schema import to_parsing_canonical_form
 from fastavro.types import Schema
 
 from .errors import AvroDecodeError, AvroEncodeError, JsonDecodeError, MalformedFrame
@@ -89,24 +90,64 @@ def _decode_non_avro(value: bytes) -> Record:
         raise JsonDecodeError(f"value starts with '{{' but is not valid JSON: {exc}") from exc
 
 
+class HeadEncoded(dict[str, Any]):
+    """A record whose first field is already encoded: ``head`` holds that field's Avro body in the
+    latest schema of ``head_subject``.
+
+    Encoding it splices those bytes in instead of encoding the field again (an Avro record is the
+    concatenation of its fields): a RiskAnalyzedTrade embeds its input trade, whose body the engine
+    already has. Everything else sees a plain dict.
+    """
+
+    __slots__ = ("head", "head_subject")
+
+    def __init__(self, fields: Record, head: bytes, head_subject: str) -> None:
+        super().__init__(fields)
+        self.head = head
+        self.head_subject = head_subject
+
+
 class _SubjectEncoder:
     """Encoder bound to one subject: frames with the id of the subject's latest schema."""
 
-    __slots__ = ("_schema", "_subject", "header")
+    __slots__ = ("_registry", "_schema", "_subject", "_tails", "header")
 
     def __init__(self, registry: SchemaRegistry, subject: str) -> None:
+        self._registry = registry
         self._subject = subject
         schema_id, self._schema = registry.latest(subject)
         self.header = _HEADER.pack(MAGIC_BYTE, schema_id)
+        # head subject -> the schema without its first field, or None when the head is not that schema
+        self._tails: dict[str, Schema | None] = {}
 
     def __call__(self, record: Record) -> bytes:
         buf = io.BytesIO()
         buf.write(self.header)
+        schema = self._schema
+        if isinstance(record, HeadEncoded):
+            tail = self._tail(record.head_subject)
+            if tail is not None:
+                buf.write(record.head)
+                schema = tail
         try:
-            schemaless_writer(buf, self._schema, record)
+            schemaless_writer(buf, schema, record)
         except _ENCODE_ERRORS as exc:
             raise AvroEncodeError(f"record does not fit the {self._subject} schema: {exc}") from exc
         return buf.getvalue()
+
+    def _tail(self, head_subject: str) -> Schema | None:
+        if head_subject not in self._tails:
+            self._tails[head_subject] = _tail_schema(self._schema, self._registry.latest(head_subject)[1])
+        return self._tails[head_subject]
+
+
+def _tail_schema(schema: Schema, head: Schema) -> Schema | None:
+    """``schema`` without its first field, if that field is exactly ``head`` (else splicing is unsafe)."""
+    fields = schema.get("fields") if isinstance(schema, dict) else None
+    if not fields or to_parsing_canonical_form(fields[0]["type"]) != to_parsing_canonical_form(head):
+        return None
+    plain = {key: value for key, value in schema.items() if not key.startswith("__")}
+    return parse_schema(plain | {"name": f"{schema['name']}Tail", "fields": fields[1:]})
 
 
 class AvroCodec:

@@ -190,6 +190,8 @@ def exact_contributions(weighted: Mapping[str, float]) -> tuple[dict[str, float]
     """
     contributions = {name: round(value, 6) for name, value in weighted.items()}
     total = _float_sum(contributions)
+    if total == round(total, 6) <= 1:
+        return contributions, total  # the usual case: the doubles' sum is already exact
     if round(total, 6) > 1:  # weights sum to 1, so only rounding can overshoot
         largest = max(contributions, key=contributions.__getitem__)
         contributions[largest] = round(contributions[largest] - (round(total, 6) - 1), 6)

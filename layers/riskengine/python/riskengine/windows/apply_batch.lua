@@ -5,7 +5,7 @@
 -- and its volume buckets (hash: bucket number -> notional sum in cents).
 -- ARGV, six per window: lateness_ms, history, horizon_ms, ttl_ms, volume_bucket_ms, and the
 -- part's members for it in arrival order, joined by \30. A member is
--- arrival \31 tradeId \31 eventTime \31 userId \31 side \31 quantity \31 price \31 notional \31 cents.
+-- eventTime \31 arrival \31 tradeId \31 userId \31 side \31 quantity \31 price \31 notional.
 -- Returns, per window: {statuses, members, marks, volume buckets}: statuses has one character
 -- per member: N (newly placed), D (already there: a redelivery) or L (late: older than
 -- watermark - lateness, not placed); members are the window's events that detection needs,
@@ -16,8 +16,8 @@
 
 local RS = '\30'
 local MEMBERS = '[^' .. RS .. ']+'
-local EVENT_TIME = '^[^\31]*\31[^\31]*\31([^\31]*)'
-local CENTS = '([^\31]*)$'
+local EVENT_TIME = '^%d+'
+local NOTIONAL = '([^\31]*)$'
 local result = {}
 for w = 1, #KEYS / 3 do
   local window, marks, volume = KEYS[3 * w - 2], KEYS[3 * w - 1], KEYS[3 * w]
@@ -26,9 +26,9 @@ for w = 1, #KEYS / 3 do
     tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]),
     tonumber(ARGV[a + 5])
 
-  local top = redis.call('ZREVRANGE', window, 0, 1, 'WITHSCORES')
-  local highest = top[2] and tonumber(top[2]) or -math.huge
-  local watermark = top[4] and tonumber(top[4]) or -math.huge
+  local top = redis.call('ZREVRANGE', window, 0, 1)
+  local highest = top[1] and tonumber(string.match(top[1], EVENT_TIME)) or -math.huge
+  local watermark = top[2] and tonumber(string.match(top[2], EVENT_TIME)) or -math.huge
   local statuses, earliest, earliest_any = {}, math.huge, math.huge
   for member in string.gmatch(ARGV[a + 6], MEMBERS) do
     local score = tonumber(string.match(member, EVENT_TIME))
@@ -41,7 +41,9 @@ for w = 1, #KEYS / 3 do
     end
     if status == 'N' then
       if bucket_ms > 0 then
-        redis.call('HINCRBY', volume, tostring(math.floor(score / bucket_ms)), string.match(member, CENTS))
+        -- Whole cents, rounded half up: the same double operations as windows.events.notional_cents.
+        local cents = math.floor(tonumber(string.match(member, NOTIONAL)) * 100 + 0.5)
+        redis.call('HINCRBY', volume, string.format('%d', math.floor(score / bucket_ms)), string.format('%d', cents))
       end
       if score > highest then
         watermark, highest = highest, score

@@ -1,16 +1,18 @@
 """The compact encoding of a trade inside a window (a sorted-set member).
 
 The member carries exactly what the detectors and the scorer read, so a batch never has
-to fetch whole trades. It starts with the record's arrival key (partition and offset, fixed
-width): Redis orders equal scores by member, so trades with the same event time are ordered
-by arrival, never by trade id. A redelivered record encodes to the same member, which makes
-ZADD idempotent. The event time is in the member too (it is also the score), so reading a
-window needs no scores, and so is the notional in whole cents, which the script adds to the
-market's volume buckets with integer arithmetic (exact, so sums never depend on their order).
+to fetch whole trades. It starts with the event time (also the score, so reading a window needs
+no scores, and the script finds it with a prefix match), then the record's arrival key
+(partition and offset, fixed width): Redis orders equal scores by member, so trades with the same
+event time are ordered by arrival, never by trade id. A redelivered record encodes to the same
+member, which makes ZADD idempotent. The script adds each placed trade's notional to the market's
+volume buckets in whole cents (``notional_cents``, computed the same way in Lua), so sums are
+integers and never depend on the order they were added in.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from riskengine.model import Trade
@@ -37,30 +39,31 @@ class WindowEvent(NamedTuple):
 
 
 def notional_cents(notional: float) -> int:
-    """The notional in whole US cents (validation bounds notionals, so this fits Redis' 64-bit integers)."""
-    return round(notional * 100)
+    """The notional in whole US cents, rounded half up exactly as ``apply_batch.lua`` does it (the same
+    double operations). Validation bounds notionals, so sums fit Redis' 64-bit integers."""
+    return math.floor(notional * 100 + 0.5)
 
 
 def encode_member(trade: Trade) -> str:
     return SEPARATOR.join(
         (
+            str(trade.timestamp),
             trade.arrival,
             trade.trade_id,
-            str(trade.timestamp),
             trade.user_id,
             trade.side.value,
             repr(trade.quantity),
             repr(trade.price),
             repr(trade.notional),
-            str(notional_cents(trade.notional)),
         )
     )
 
 
 def decode_member(member: str) -> WindowEvent:
-    arrival, trade_id, timestamp, user_id, side, quantity, price, notional, cents = member.split(SEPARATOR)
+    timestamp, arrival, trade_id, user_id, side, quantity, price, notional = member.split(SEPARATOR)
+    value = float(notional)
     return WindowEvent(
-        int(timestamp), trade_id, user_id, side, float(quantity), float(price), float(notional), arrival, int(cents)
+        int(timestamp), trade_id, user_id, side, float(quantity), float(price), value, arrival, notional_cents(value)
     )
 
 
