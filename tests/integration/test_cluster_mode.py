@@ -18,7 +18,7 @@ from riskengine.runtime import build_engine
 from riskengine.settings import Settings
 from riskengine.simulator import SimulatorConfig, TradingSimulator
 from riskengine.sinks import MemorySink
-from riskengine.windows.store import PART_TARGET_SIZE
+from riskengine.windows.store import part_sizes
 
 pytestmark = pytest.mark.integration
 
@@ -79,7 +79,7 @@ def test_cluster_mode_takes_one_round_trip_per_node_for_the_windows(cluster: Emb
     processor, _ = run(client, Settings(redis_url=cluster.url, redis_cluster=True))
     counter = processor.engine.store.counter  # type: ignore[attr-defined]
     batches = -(-3_000 // BATCH)
-    parts = -(-BATCH // PART_TARGET_SIZE)  # a batch is applied in this many consecutive parts
+    parts = len(part_sizes(BATCH))  # a batch is applied in this many consecutive parts
     # One script per hash slot (hundreds per batch), pipelined into one round trip to the one
     # node per part, plus one ledger lookup and one commit (ledger entries and alert marks) per batch.
     assert counter.script_calls >= 50 * batches

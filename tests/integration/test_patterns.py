@@ -18,6 +18,7 @@ from riskengine.pipeline import BatchOutcome, BatchProcessor
 from riskengine.runtime import build_engine
 from riskengine.settings import Settings
 from riskengine.sinks import MemorySink
+from riskengine.windows.events import notional_cents
 
 pytestmark = pytest.mark.integration
 
@@ -560,3 +561,14 @@ def test_a_sell_stamped_before_an_alerted_crash_extends_the_same_episode(feed: F
     assert [a["alertId"] for a in feed.sink.alerts] == [alert["alertId"]]  # no second alert
     assert outcome.alerts_suppressed >= 1
     assert feed.analyzed("before")["alertIds"] == [alert["alertId"]]
+
+
+def test_market_volume_is_summed_in_the_same_whole_cents_as_python_rounds_them(
+    feed: Feed, redis_client: redis.Redis
+) -> None:
+    # Notionals on the half-cent boundary and beyond a double's exact cents: the script and
+    # windows.events.notional_cents must round each the same way, or market impact would differ.
+    notionals = [0.005, 0.015, 1.005, 2.675, 1_234_567.895, 99_999_999.995, 0.1 + 0.2]
+    feed.send(*[trade(f"c{i}", user=f"U-C{i}", quantity=1.0, price=n, at=i) for i, n in enumerate(notionals)])
+    buckets = {int(k): int(v) for k, v in redis_client.hgetall("rk:v2:{se:BTC/USDT@BINANCE}:vol").items()}
+    assert buckets == {(BASE_TS) // 60_000: sum(notional_cents(n) for n in notionals)}

@@ -1,12 +1,15 @@
-"""ArrivalView: a window replayed arrival by arrival, whatever part of it Redis returned at once."""
+"""ArrivalView: a window replayed arrival by arrival, whatever part of it Redis returned at once; and how
+a batch is cut into parts."""
 
 from __future__ import annotations
+
+import pytest
 
 from riskengine.arrivals import ArrivalView
 from riskengine.model import arrival_key
 from riskengine.windows.events import WindowEvent
 from riskengine.windows.spec import Scope, WindowSpec
-from riskengine.windows.store import WindowState
+from riskengine.windows.store import MAX_PARTS, WindowState, part_sizes
 
 MARKET = WindowSpec(Scope.SYMBOL_EXCHANGE, 11, 360_000, 60_000, volume_bucket_ms=60_000)
 
@@ -69,3 +72,12 @@ def test_before_returns_the_events_just_before_a_position() -> None:
     view = ArrivalView(state(*events), not_arrived=set(), earliest=2**63)
     assert [e.trade_id for e in view.before(4, 2)] == ["e2", "e3"]
     assert [e.trade_id for e in view.before(1, 5)] == ["e0"]
+
+
+@pytest.mark.parametrize("count", [0, 1, 100, 125, 126, 300, 1_000, 9_999, 10_000])
+def test_a_batch_is_applied_in_a_bounded_number_of_parts_led_by_a_short_one(count: int) -> None:
+    sizes = part_sizes(count)
+    assert sum(sizes) == count and all(sizes)
+    assert len(sizes) <= MAX_PARTS + 1
+    if len(sizes) > 1:
+        assert sizes[0] <= min(sizes[1:]) and max(sizes[1:]) - min(sizes[1:]) <= max(sizes[1:]) // 2

@@ -29,7 +29,8 @@ APPLY_SCRIPT = resources.files("riskengine.windows").joinpath("apply_batch.lua")
 COMMIT_SCRIPT = resources.files("riskengine.windows").joinpath("commit_batch.lua").read_text()
 
 PLACED, REDELIVERED, LATE = "N", "D", "L"
-# A batch is applied in parts of about this many trades, at most MAX_PARTS of them, so the
+# A batch is applied in parts of about this many trades, at most MAX_PARTS of them (plus a short
+# lead part, see _split), so the
 # number of script calls per batch stays bounded however large the batch is.
 PART_TARGET_SIZE = 125
 MAX_PARTS = 8
@@ -148,7 +149,7 @@ class RedisWindowStore:
         parts are applied in order, as if the trigger had delivered smaller batches.
         """
         pending: deque[tuple[Sequence[Trade], BatchWindows, list[_Group], Future[list[Any]]]] = deque()
-        for part in _split(trades, self._part_count(len(trades))):
+        for part in _split(trades, part_sizes(len(trades))):
             windows, by_trade = self._group(part)
             groups = self._by_slot(windows.values())
             members = {trade.trade_id: encode_member(trade) for trade in part}  # once for all its windows
@@ -165,9 +166,6 @@ class RedisWindowStore:
                 for (state, members), reply in zip(group, group_replies, strict=True):
                     _read_reply(state, members, reply, self._decode)
             yield part, batch
-
-    def _part_count(self, trades: int) -> int:
-        return max(1, min(MAX_PARTS, -(-trades // PART_TARGET_SIZE)))
 
     def _run_script(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
         return self._call(self._script, APPLY_SCRIPT, calls)
@@ -248,9 +246,26 @@ class RedisWindowStore:
 _Group = list[tuple[WindowState, list[Trade]]]
 
 
-def _split(trades: Sequence[Trade], parts: int) -> list[Sequence[Trade]]:
-    size = -(-len(trades) // parts)
-    return [trades[start : start + size] for start in range(0, len(trades), size)] if trades else []
+def part_sizes(count: int) -> list[int]:
+    """How a batch of ``count`` new trades is applied: ``ceil(count / PART_TARGET_SIZE)`` parts (at most
+    ``MAX_PARTS``) of about equal size, preceded, when there is more than one, by a lead part a
+    quarter of that size. Nothing overlaps the lead part's script, so the shorter it is, the sooner
+    Python judges one part while Redis applies the next."""
+    parts = max(1, min(MAX_PARTS, -(-count // PART_TARGET_SIZE)))
+    if count == 0 or parts == 1:
+        return [count] if count else []
+    lead = max(1, -(-count // parts) // 4)
+    size = -(-(count - lead) // parts)
+    rest = [size] * ((count - lead) // size) + ([(count - lead) % size] if (count - lead) % size else [])
+    return [lead, *rest]
+
+
+def _split(trades: Sequence[Trade], sizes: Sequence[int]) -> list[Sequence[Trade]]:
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(trades[start : start + size])
+        start += size
+    return parts
 
 
 def _script_arguments(
