@@ -14,8 +14,9 @@ newest event; the view finds the held-back events by event time without looking 
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Sequence, Set
+from itertools import repeat
 
 from riskengine.windows.events import WindowEvent
 from riskengine.windows.store import WindowState
@@ -30,8 +31,11 @@ class ArrivalView:
         """``not_arrived``: the batch's trades not arrived when the part begins (its own and later
         parts'); ``earliest``: the lowest event time among them, before which none can sit."""
         self.state = state
-        start = bisect_left(state.events, earliest, key=_time)
-        self.events: list[WindowEvent] = state.events[:start]
+        events = state.events
+        start = len(events)
+        while start and events[start - 1].timestamp >= earliest:  # usually one step: the newest event
+            start -= 1
+        self.events: list[WindowEvent] = events[:start]
         self._incoming: dict[str, WindowEvent] = {}
         for event in state.events[start:]:
             if event.trade_id in not_arrived:
@@ -47,7 +51,8 @@ class ArrivalView:
         """Put the trade's event in the window; returns its position."""
         event = self._incoming.pop(trade_id)
         events = self.events
-        if not events or events[-1].order < event.order:
+        last = events[-1] if events else None
+        if last is None or (last.timestamp, last.arrival) < (event.timestamp, event.arrival):
             position = len(events)  # the usual case: the newest event of its window
             events.append(event)
         else:
@@ -63,7 +68,7 @@ class ArrivalView:
 
     def volume_cents(self, buckets: range) -> int:
         """The notional (cents) the window's volume buckets hold over ``buckets``, as of now."""
-        return sum(self.buckets.get(bucket, 0) for bucket in buckets)
+        return sum(map(self.buckets.get, buckets, repeat(0)))
 
     def _add(self, event: WindowEvent, cents: int) -> None:
         bucket = event.timestamp // self.state.spec.volume_bucket_ms
@@ -72,7 +77,3 @@ class ArrivalView:
 
 def _order(event: WindowEvent) -> tuple[int, str]:
     return event.timestamp, event.arrival
-
-
-def _time(event: WindowEvent) -> int:
-    return event.timestamp

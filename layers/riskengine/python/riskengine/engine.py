@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from riskengine import ENGINE_VERSION
 from riskengine.arrivals import ArrivalView
@@ -71,9 +71,9 @@ class Evaluation:
     ledger: list[tuple[str, str]] = field(default_factory=list)  # (key, entry) for every evaluated trade
 
 
-@dataclass(frozen=True, slots=True)
-class _Accepted:
+class _Accepted(NamedTuple):
     trade: Trade
+    ledger_key: str
     fingerprint: str
     entry: LedgerEntry | None  # None: evaluated in this batch; otherwise answered from the ledger
 
@@ -139,17 +139,9 @@ class RiskEngine:
         start = 0
         for part, windows in self.store.apply([item.trade for item in fresh]):
             views: dict[str, ArrivalView] = {}
-
-            def view_of(
-                state: WindowState, views: dict[str, ArrivalView] = views, first: int = earliest[start]
-            ) -> ArrivalView:
-                view = views.get(state.key)
-                if view is None:
-                    view = views[state.key] = ArrivalView(state, not_arrived, first)
-                return view
-
+            arrival = (views, not_arrived, earliest[start])
             for item, own in zip(fresh[start : start + len(part)], windows.by_trade, strict=True):
-                judged[item.trade.trade_id] = self._judge(item, own, view_of, episodes, evaluation, now)
+                judged[item.trade.trade_id] = self._judge(item, own, arrival, episodes, evaluation, now)
             not_arrived.difference_update(trade.trade_id for trade in part)
             start += len(part)
         for item in accepted:
@@ -167,21 +159,22 @@ class RiskEngine:
 
     def _classify(self, trades: Sequence[Trade], evaluation: Evaluation) -> list[_Accepted]:
         """Trades to evaluate or answer from the ledger; copies of a trade are counted or set aside."""
-        lookup = self.store.lookup([ledger_key(trade.trade_id) for trade in trades])
+        keys = [ledger_key(trade.trade_id) for trade in trades]
+        lookup = self.store.lookup(keys)
         digests = [_fingerprint(trade) for trade in trades]  # while Redis answers
         counted: dict[str, tuple[str, str]] = {}  # trade id -> (fingerprint, arrival) of the copy that counts
         accepted: list[_Accepted] = []
-        for trade, digest, raw in zip(trades, digests, lookup.result(), strict=True):
+        for trade, key, digest, raw in zip(trades, keys, digests, lookup.result(), strict=True):
             first = counted.get(trade.trade_id)
             if first is None and raw is None:  # the usual case: a trade seen for the first time
                 counted[trade.trade_id] = (digest, trade.arrival)
-                accepted.append(_Accepted(trade, digest, None))
+                accepted.append(_Accepted(trade, key, digest, None))
                 continue
             if first is None:
                 entry = _entry(raw, trade)
                 first = counted[trade.trade_id] = (digest, trade.arrival) if entry is None else _counted(entry)
                 if first[0] == digest:
-                    accepted.append(_Accepted(trade, digest, entry))
+                    accepted.append(_Accepted(trade, key, digest, entry))
                     evaluation.redelivered += entry is not None
                     continue
             elif first[0] == digest:  # a second copy inside this batch: answered once
@@ -194,20 +187,27 @@ class RiskEngine:
         self,
         item: _Accepted,
         own: Mapping[Scope, WindowState],
-        view_of: Callable[[WindowState], ArrivalView],
+        arrival: tuple[dict[str, ArrivalView], set[str], int],
         episodes: Episodes,
         evaluation: Evaluation,
         now: int,
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Place one trade in its windows, as they were when it arrived, and judge it there."""
+        """Place one trade in its windows, as they were when it arrived, and judge it there.
+
+        ``arrival`` holds the part's window views (built on first use), the trades not arrived when
+        the part began and the lowest event time among them (see ArrivalView).
+        """
         trade = item.trade
+        views, not_arrived, earliest = arrival
         placed: dict[Scope, tuple[ArrivalView, int]] = {}
         late = False
         for scope, state in own.items():
             if state.statuses[trade.trade_id] == LATE:
                 late = True
                 continue
-            view = view_of(state)
+            view = views.get(state.key)
+            if view is None:
+                view = views[state.key] = ArrivalView(state, not_arrived, earliest)
             placed[scope] = (view, view.arrive(trade.trade_id))
         findings = self._findings(trade, own, placed, episodes, evaluation)
         user, market = placed.get(Scope.USER), placed.get(Scope.SYMBOL_EXCHANGE)
@@ -228,7 +228,7 @@ class RiskEngine:
             else:
                 evaluation.extended_episodes += 1
         entry = LedgerEntry(trade.arrival, item.fingerprint, late, baseline, cents, strengths, alert_ids, alerts)
-        evaluation.ledger.append((ledger_key(trade.trade_id), entry.encode()))
+        evaluation.ledger.append((item.ledger_key, entry.encode()))
         evaluation.new_alerts += alerts
         evaluation.late_trades += late
         return self._analyzed(trade, entry, now), alerts

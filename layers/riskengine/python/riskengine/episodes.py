@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from riskengine.alerts import build_alert
 from riskengine.arrivals import ArrivalView
@@ -31,8 +31,7 @@ from riskengine.windows.store import AlertMark, WindowState
 Check = Callable[[SequenceRule, Sequence[WindowEvent], int, str], Match | None]
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """What one arrival found for one rule: its strength at this trade and the episode's alert."""
 
     rule: Rule

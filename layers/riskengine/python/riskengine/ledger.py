@@ -23,8 +23,8 @@ import hashlib
 import json
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from riskengine.scoring.risk import Baseline
 from riskengine.windows.spec import KEY_PREFIX
@@ -51,14 +51,13 @@ def fingerprint(content: bytes) -> str:
     return hashlib.blake2b(content, digest_size=8).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
+class LedgerEntry(NamedTuple):
     arrival: str
     fingerprint: str
     late: bool
     baseline: Baseline
     market_volume_cents: int
-    strengths: Mapping[str, float] = field(default_factory=dict)
+    strengths: Mapping[str, float] = MappingProxyType({})
     alert_ids: Sequence[str] = ()
     alerts: Sequence[Mapping[str, Any]] = ()
 
@@ -95,7 +94,7 @@ class LedgerEntry:
                 late=late == "L",
                 baseline=Baseline(int(trades), float(mean), float(std)),
                 market_volume_cents=int(cents),
-                strengths=found.get("strengths", {}),
+                strengths=found.get("strengths", MappingProxyType({})),
                 alert_ids=found.get("alertIds", []),
                 alerts=found.get("alerts", []),
             )

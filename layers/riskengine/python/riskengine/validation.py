@@ -67,6 +67,7 @@ MAX_FIELD_LENGTHS: Mapping[str, int] = MappingProxyType(
 # A trillion dollars: more than any venue trades in a day. Market volume is summed in whole cents
 # in Redis' 64-bit integers, which this keeps far from overflowing.
 MAX_NOTIONAL_USD = 1e12
+_LENGTH_LIMITS = tuple(MAX_FIELD_LENGTHS.items())
 # notional is USD by contract; quantity x price is in the quote asset, so it can only be checked
 # against notional when the quote asset is the dollar or a coin pegged to it.
 USD_QUOTE_ASSETS = frozenset({"USD", "USDT", "USDC", "BUSD", "DAI", "TUSD", "USDP", "FDUSD", "PYUSD"})
@@ -135,10 +136,13 @@ def _require_strings(record: dict[str, Any]) -> None:
 
 
 def _check_lengths(record: dict[str, Any]) -> None:
-    for name, limit in MAX_FIELD_LENGTHS.items():
-        value = record.get(name)
-        # A non-string optional value is reported as bad_field_type by _check_optionals.
-        if isinstance(value, str) and len(value) > limit:
+    for name, limit in _LENGTH_LIMITS:
+        value = record[name]
+        try:
+            too_long = len(value) > limit and isinstance(value, str)
+        except TypeError:  # not a string: reported as bad_field_type by _check_optionals
+            continue
+        if too_long:
             raise InvalidTrade(
                 f"field '{name}' is {len(value)} characters long; at most {limit} are allowed",
                 reason="field_too_long",

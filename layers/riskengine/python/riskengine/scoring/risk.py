@@ -26,6 +26,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import NamedTuple
 
 from riskengine.errors import ConfigurationError
 from riskengine.model import RiskLevel, Trade
@@ -72,8 +73,7 @@ class ScoringConfig:
             raise ConfigurationError("volume_window_ms must be a whole number of volume buckets")
 
 
-@dataclass(frozen=True, slots=True)
-class Baseline:
+class Baseline(NamedTuple):
     """A user's recent trade sizes: how many, and the mean and spread of their log notionals."""
 
     trades: int
