@@ -85,3 +85,22 @@ def score(redis_url: str, trades: list[dict[str, Any]]) -> MemorySink:
     outcome = processor.process(records)
     assert outcome.failure is None and not outcome.dead_letters, outcome
     return sink
+
+
+def sell_run(
+    prefix: str, *, symbol: str, exchange: str, at: int, count: int, every_ms: int, price_step: float
+) -> list[dict[str, Any]]:
+    """``count`` SELLs on one market from as many users, ``every_ms`` apart from ``at``, each cheaper: a crash."""
+    return [
+        trade(
+            f"{prefix}{i:02d}",
+            user=f"U-{prefix}{i}",
+            symbol=symbol,
+            exchange=exchange,
+            side="SELL",
+            quantity=1_000.0,
+            price=0.5 - i * price_step,
+            at=at + i * every_ms,
+        )
+        for i in range(count)
+    ]

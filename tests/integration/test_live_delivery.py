@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import redis
-from builders import BASE_TS, normal_flow, trade
+from builders import BASE_TS, normal_flow, sell_run, trade
 
 from riskengine.local import EmbeddedRedis
 from riskengine.local.replay import replay
@@ -78,19 +78,7 @@ def same_millisecond_legs() -> tuple[list[dict[str, Any]], str, str]:
 def lagging_partition_hides_a_crash() -> tuple[list[dict[str, Any]], str, str]:
     """12 SELLs 1.5 s apart on ADA/USDT@OKX; the later six arrive first, the earlier six 20 s later."""
     market = ("ADA/USDT", "OKX")
-    sells = [
-        trade(
-            f"ada-{i:02d}",
-            user=f"U-ADA-{i}",
-            symbol="ADA/USDT",
-            exchange="OKX",
-            side="SELL",
-            quantity=1_000.0,
-            price=0.5 - i * 0.002,
-            at=START + i * 1_500,
-        )
-        for i in range(12)
-    ]
+    sells = sell_run("ada-", symbol="ADA/USDT", exchange="OKX", at=START, count=12, every_ms=1_500, price_step=0.002)
     on_time = [(t["timestamp"] - BASE_TS, t) for t in sells[6:]]
     lagging = [(t["timestamp"] - BASE_TS + 20_000 + 9_000, t) for t in sells[:6]]  # 20 s after the last on-time one
     return in_file_order(background(avoid=market), on_time + lagging), "FLASH_CRASH", "ADA/USDT@OKX"

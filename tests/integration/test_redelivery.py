@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import redis
-from builders import CODEC, NOW, SUBJECT, trade
+from builders import CODEC, NOW, SUBJECT, sell_run, trade
 
 from riskengine.errors import SinkError
 from riskengine.local import EmbeddedRedis
@@ -321,19 +321,9 @@ def test_redis_unavailable_fails_the_batch_for_a_retry_and_nothing_is_lost() -> 
 
 
 def _crash(prefix: str, start: int, count: int = 10) -> list[dict[str, Any]]:
-    return [
-        trade(
-            f"{prefix}{i:02d}",
-            user=f"U-{prefix}{i}",
-            symbol="ADA/USDT",
-            exchange="KRAKEN",
-            side="SELL",
-            quantity=1_000.0,
-            price=0.5 - i * 0.005,
-            at=start + i * 1_000,
-        )
-        for i in range(count)
-    ]
+    return sell_run(
+        prefix, symbol="ADA/USDT", exchange="KRAKEN", at=start, count=count, every_ms=1_000, price_step=0.005
+    )
 
 
 def test_a_retry_after_other_partitions_moved_on_raises_exactly_its_first_alerts(
