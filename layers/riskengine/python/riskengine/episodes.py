@@ -91,7 +91,7 @@ class Episodes:
         if known:
             episode = min(known)[1]  # the earliest known episode of the run
         else:
-            alert = self._alert(rule, matches.at(first), state.key, trade)  # type: ignore[arg-type]
+            alert = self._alert(rule, matches.known_at(first), state.key, trade)
             episode = alert["alertId"]
         for end in run:
             if self._known(state, rule.rule_id, events[end].trade_id) is None:
@@ -135,6 +135,13 @@ class _Matches:
     def strength(self, end: int) -> float:
         match = self.at(end)
         return match.strength if match is not None else 0.0
+
+    def known_at(self, end: int) -> Match:
+        """The match at a position already found to match."""
+        match = self._checked[end]
+        if match is None:
+            raise ValueError(f"no match ends at {end}")
+        return match
 
 
 def _runs(ends: list[int]) -> list[list[int]]:
