@@ -38,15 +38,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from riskengine.codec import TRADES_SUBJECT, AvroCodec, CodecError, FixedIdRegistry
-from riskengine.local import EmbeddedBroker, EmbeddedRedis
-from riskengine.local.bridge import LOCAL_CLUSTER_ARN, load_handler
-from riskengine.local.environment import handler_environment
-from riskengine.local.paths import function_handler
 from riskengine.model import SourceRecord
 from riskengine.msk import build_event
 from riskengine.runtime import default_processor
-from riskengine.simulator import PATTERNS, SimulatorConfig, TradingSimulator
+from riskengine.simulation import PATTERNS, SimulatorConfig, TradingSimulator
 from riskengine.sinks import DeadLetter, Sink, Topics
+from riskengine_tools.local import EmbeddedBroker, EmbeddedRedis
+from riskengine_tools.local.bridge import LOCAL_CLUSTER_ARN, load_handler
+from riskengine_tools.local.environment import handler_environment
+from riskengine_tools.local.paths import function_handler
 
 TOPIC = "crypto-trades"
 # One stream record: event time (ms), key length, value length; then the key and value bytes.

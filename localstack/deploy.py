@@ -32,10 +32,10 @@ from lambda_zips import base_zip, directory_zip, function_zip, lambda_architectu
 
 from riskengine.alerting import DispatchConfig
 from riskengine.errors import RiskEngineError
-from riskengine.local.lambda_invoke import parse_invoke_response
-from riskengine.local.triggers import Trigger, dispatching, indexing, scoring
 from riskengine.search import SearchConfig
 from riskengine.sinks import Topics
+from riskengine_tools.local.lambda_invoke import parse_invoke_response
+from riskengine_tools.local.triggers import Trigger, dispatching, indexing, scoring
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -65,6 +66,74 @@ def test_the_engine_layer_holds_every_module_and_the_package_data_as_real_files(
     assert sources - set(files) == set()  # every module, in regular and namespace subpackages alike
     # schemas/ is a link to the repository's schemas/: the sources are the real files behind it
     assert files["schemas/ids.json"].resolve() == (bundling.REPO / "schemas" / "ids.json").resolve()
+
+
+# What the layer ships, as a list: the engine's modules and data, nothing of the local tooling (riskengine_tools).
+ENGINE_LAYER_TOP_LEVEL = {
+    "__init__.py", "alerting", "alerts.py", "apis", "arrivals.py", "codec", "detectors", "engine.py", "episodes.py",
+    "errors.py", "intake", "ledger.py", "model.py", "msk.py", "observability.py", "pipeline.py", "provisioning",
+    "py.typed", "reporting", "runtime.py", "schemas", "scoring", "search", "settings.py", "simulation", "sinks",
+    "validation.py", "windows",
+}  # fmt: skip
+
+
+def test_the_engine_layer_file_list_has_no_local_tooling() -> None:
+    assert {name.split("/")[0] for name in bundling.engine_files()} == ENGINE_LAYER_TOP_LEVEL
+
+
+def test_every_module_the_layer_ships_is_imported_by_a_function() -> None:
+    """The import closure of functions/*/handler.py within the engine is the layer's module list, exactly.
+
+    Found statically (absolute and relative imports, parent packages), plus the detectors, which the registry
+    loads by listing its package (a pattern is added by adding a file).
+    """
+    root = bundling.ENGINE_PACKAGE.parent
+    shipped = {
+        _module_name(root, bundling.ENGINE_PACKAGE / name) for name in bundling.engine_files() if name.endswith(".py")
+    }
+    starts: set[str] = set()
+    for handler in (bundling.REPO / "functions").glob("*/handler.py"):
+        starts |= _engine_imports(handler, "")
+    reached = _import_closure(root, starts)
+    assert "riskengine.detectors" in reached
+    reached |= {name for name in shipped if name.startswith("riskengine.detectors.")}
+    assert shipped - reached == set(), "shipped in the layer but imported by no function"
+    assert reached - shipped == set()
+
+
+def _module_name(root: Path, path: Path) -> str:
+    return ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+
+
+def _engine_imports(path: Path, package: str) -> set[str]:
+    """The ``riskengine`` modules a file names in its imports (``from m import x``: m, and m.x if x is a module)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            names |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+    return {name for name in names if name.split(".")[0] == "riskengine"}
+
+
+def _import_closure(root: Path, starts: set[str]) -> set[str]:
+    seen: set[str] = set()
+    pending = list(starts)
+    while pending:
+        parts = pending.pop().split(".")
+        for depth in range(1, len(parts) + 1):  # importing a.b.c runs a and a.b first
+            name = ".".join(parts[:depth])
+            base = root.joinpath(*name.split("."))
+            found = [f for f in (base / "__init__.py", base.with_suffix(".py")) if f.is_file()]
+            if found and name not in seen:
+                seen.add(name)
+                package = name if found[0].name == "__init__.py" else name.rpartition(".")[0]
+                pending.extend(_engine_imports(found[0], package))
+    return seen
 
 
 @pytest.mark.parametrize(("architecture", "machine"), [("arm64", "aarch64"), ("x86_64", "x86_64")])

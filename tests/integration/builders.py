@@ -9,7 +9,7 @@ from riskengine.model import SourceRecord
 from riskengine.pipeline import BatchProcessor
 from riskengine.runtime import build_engine, redis_client
 from riskengine.settings import Settings
-from riskengine.simulator import PATTERNS, SimulatorConfig, TradingSimulator
+from riskengine.simulation import PATTERNS, SimulatorConfig, TradingSimulator
 from riskengine.sinks import MemorySink
 
 BASE_TS = 1_763_900_000_000  # event time 0 of every scenario

@@ -11,8 +11,8 @@ import pytest
 import redis
 from opensearchpy import OpenSearch
 
-from riskengine.local import EmbeddedBroker, EmbeddedRedis, EmbeddedSearch
 from riskengine.search import SearchConfig, create_client
+from riskengine_tools.local import EmbeddedBroker, EmbeddedRedis, EmbeddedSearch
 
 
 @pytest.fixture(scope="session")

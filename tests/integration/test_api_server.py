@@ -24,10 +24,10 @@ import redis
 from kafka import KafkaConsumer, TopicPartition
 
 from riskengine.codec import TRADES_SUBJECT, AvroCodec, FixedIdRegistry
-from riskengine.local import EmbeddedBroker, EmbeddedRedis, EmbeddedSearch, free_port
-from riskengine.local.api_server import ApiOptions, LocalApiServer, load_functions, serve_local_api
-from riskengine.local.environment import handler_environment
-from riskengine.local.topics import ensure_topics
+from riskengine_tools.local import EmbeddedBroker, EmbeddedRedis, EmbeddedSearch, free_port
+from riskengine_tools.local.api_server import ApiOptions, LocalApiServer, load_functions, serve_local_api
+from riskengine_tools.local.environment import handler_environment
+from riskengine_tools.local.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 

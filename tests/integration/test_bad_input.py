@@ -13,16 +13,16 @@ import redis
 
 from riskengine import ENGINE_VERSION
 from riskengine.codec import AvroCodec, FixedIdRegistry
-from riskengine.local import EmbeddedRedis
-from riskengine.local.bridge import LOCAL_CLUSTER_ARN, load_handler
-from riskengine.local.environment import handler_environment
-from riskengine.local.paths import function_handler
 from riskengine.model import SourceRecord
 from riskengine.msk import build_event
 from riskengine.pipeline import BatchProcessor
 from riskengine.runtime import build_engine
 from riskengine.settings import Settings
 from riskengine.sinks import MemorySink
+from riskengine_tools.local import EmbeddedRedis
+from riskengine_tools.local.bridge import LOCAL_CLUSTER_ARN, load_handler
+from riskengine_tools.local.environment import handler_environment
+from riskengine_tools.local.paths import function_handler
 
 pytestmark = pytest.mark.integration
 

@@ -21,13 +21,13 @@ from hypothesis import HealthCheck, event, given, settings, target
 from hypothesis import strategies as st
 
 from riskengine.errors import SinkError
-from riskengine.local import EmbeddedRedis
 from riskengine.model import SourceRecord
 from riskengine.msk import build_event, parse_event
 from riskengine.pipeline import BatchProcessor
 from riskengine.runtime import build_engine
 from riskengine.settings import Settings
 from riskengine.sinks import MemorySink
+from riskengine_tools.local import EmbeddedRedis
 
 pytestmark = pytest.mark.integration
 

@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from riskengine.local import EmbeddedBroker
-from riskengine.local.bridge import (
+from riskengine.model import SourceRecord
+from riskengine.msk import parse_event
+from riskengine_tools.local import EmbeddedBroker
+from riskengine_tools.local.bridge import (
     LOCAL_CLUSTER_ARN,
     BridgeConfig,
     BridgeError,
     BridgeStats,
     EventSourceMappingBridge,
 )
-from riskengine.model import SourceRecord
-from riskengine.msk import parse_event
 
 pytestmark = pytest.mark.integration
 

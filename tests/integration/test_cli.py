@@ -17,7 +17,7 @@ import pytest
 import redis
 from builders import normal_flow
 
-from riskengine.local import EmbeddedRedis
+from riskengine_tools.local import EmbeddedRedis
 
 pytestmark = pytest.mark.integration
 

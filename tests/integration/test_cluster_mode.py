@@ -11,14 +11,14 @@ import redis
 from redis.cluster import RedisCluster
 
 from riskengine.codec import TRADES_SUBJECT, AvroCodec, FixedIdRegistry
-from riskengine.local import EmbeddedRedis, EmbeddedRedisCluster
 from riskengine.model import SourceRecord
 from riskengine.pipeline import BatchProcessor
 from riskengine.runtime import build_engine
 from riskengine.settings import Settings
-from riskengine.simulator import SimulatorConfig, TradingSimulator
+from riskengine.simulation import SimulatorConfig, TradingSimulator
 from riskengine.sinks import MemorySink
 from riskengine.windows.store import part_sizes
+from riskengine_tools.local import EmbeddedRedis, EmbeddedRedisCluster
 
 pytestmark = pytest.mark.integration
 

@@ -13,13 +13,13 @@ import redis
 from topic_reader import read_topic
 
 from riskengine.codec import ALERTS_SUBJECT, AvroCodec, FixedIdRegistry
-from riskengine.local import EmbeddedAws, EmbeddedBroker, EmbeddedRedis
-from riskengine.local.bridge import load_handler
-from riskengine.local.environment import handler_environment
-from riskengine.local.paths import function_handler
-from riskengine.local.topics import ensure_topics
 from riskengine.model import SourceRecord
 from riskengine.msk import build_event
+from riskengine_tools.local import EmbeddedAws, EmbeddedBroker, EmbeddedRedis
+from riskengine_tools.local.bridge import load_handler
+from riskengine_tools.local.environment import handler_environment
+from riskengine_tools.local.paths import function_handler
+from riskengine_tools.local.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 CODEC = AvroCodec(FixedIdRegistry())

@@ -20,11 +20,11 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from riskengine.codec import ALERTS_SUBJECT, ANALYZED_TRADES_SUBJECT, TRADES_SUBJECT, AvroCodec, FixedIdRegistry
-from riskengine.local import EmbeddedBroker, EmbeddedRedis
-from riskengine.local.bridge import BridgeConfig, BridgeStats, EventSourceMappingBridge, load_handler
-from riskengine.local.environment import handler_environment
-from riskengine.local.paths import function_handler
 from riskengine.sinks import Topics
+from riskengine_tools.local import EmbeddedBroker, EmbeddedRedis
+from riskengine_tools.local.bridge import BridgeConfig, BridgeStats, EventSourceMappingBridge, load_handler
+from riskengine_tools.local.environment import handler_environment
+from riskengine_tools.local.paths import function_handler
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from riskengine.codec import TRADES_SUBJECT, AvroCodec, FixedIdRegistry
-from riskengine.local import EmbeddedRedis
+from riskengine_tools.local import EmbeddedRedis
 
 pytestmark = pytest.mark.integration
 
@@ -34,9 +34,9 @@ def json_lines(text: str) -> list[dict[str, Any]]:
 # streams were bound by whichever test created them first.
 INVOKE = """
 import sys
-from riskengine.local.bridge import LOCAL_CLUSTER_ARN, load_handler
-from riskengine.local.environment import handler_environment
-from riskengine.local.paths import function_handler
+from riskengine_tools.local.bridge import LOCAL_CLUSTER_ARN, load_handler
+from riskengine_tools.local.environment import handler_environment
+from riskengine_tools.local.paths import function_handler
 from riskengine.msk import build_event
 from riskengine.model import SourceRecord
 records = [SourceRecord("crypto-trades", 0, 7, 0, b"U-OBS", bytes.fromhex(sys.argv[2])),

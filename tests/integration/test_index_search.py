@@ -12,14 +12,14 @@ from opensearchpy import OpenSearch
 from topic_reader import read_topic
 
 from riskengine.codec import ALERTS_SUBJECT, ANALYZED_TRADES_SUBJECT
-from riskengine.local import EmbeddedBroker, EmbeddedRedis, EmbeddedSearch, free_port
-from riskengine.local.bridge import load_handler
-from riskengine.local.environment import handler_environment
-from riskengine.local.paths import function_handler
-from riskengine.local.topics import ensure_topics
 from riskengine.model import SourceRecord
 from riskengine.msk import build_event
 from riskengine.search import ALERTS, ANALYZED_TRADES, FAMILIES
+from riskengine_tools.local import EmbeddedBroker, EmbeddedRedis, EmbeddedSearch, free_port
+from riskengine_tools.local.bridge import load_handler
+from riskengine_tools.local.environment import handler_environment
+from riskengine_tools.local.paths import function_handler
+from riskengine_tools.local.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 USERS = (("U-A", 0), ("U-B", -86_400_000))  # one wash-trading episode each, on two different days

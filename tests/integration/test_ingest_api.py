@@ -20,11 +20,6 @@ import redis
 from kafka import KafkaConsumer, TopicPartition
 
 from riskengine.codec import TRADES_SUBJECT, AvroCodec, FixedIdRegistry
-from riskengine.local import EmbeddedBroker, EmbeddedRedis
-from riskengine.local.api_server import function_module, proxy_event
-from riskengine.local.bridge import LocalContext
-from riskengine.local.environment import handler_environment
-from riskengine.local.topics import ensure_topics
 from riskengine.simulation import (
     CONTROL_KEY,
     Claim,
@@ -35,6 +30,11 @@ from riskengine.simulation import (
     SimulationTicker,
 )
 from riskengine.validation import validate_trade
+from riskengine_tools.local import EmbeddedBroker, EmbeddedRedis
+from riskengine_tools.local.api_server import function_module, proxy_event
+from riskengine_tools.local.bridge import LocalContext
+from riskengine_tools.local.environment import handler_environment
+from riskengine_tools.local.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 

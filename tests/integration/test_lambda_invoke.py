@@ -28,15 +28,15 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from typer.testing import CliRunner
 
-from riskengine.cli.app import app
 from riskengine.codec import ANALYZED_TRADES_SUBJECT, AvroCodec, FixedIdRegistry
-from riskengine.local import EmbeddedBroker, EmbeddedRedis
-from riskengine.local.bridge import BridgeConfig, BridgeError, BridgeStats, EventSourceMappingBridge, load_handler
-from riskengine.local.environment import handler_environment
-from riskengine.local.lambda_invoke import LambdaInvoker, lambda_client
-from riskengine.local.paths import function_handler
 from riskengine.model import SourceRecord
 from riskengine.msk import parse_event
+from riskengine_tools.cli.app import app
+from riskengine_tools.local import EmbeddedBroker, EmbeddedRedis
+from riskengine_tools.local.bridge import BridgeConfig, BridgeError, BridgeStats, EventSourceMappingBridge, load_handler
+from riskengine_tools.local.environment import handler_environment
+from riskengine_tools.local.lambda_invoke import LambdaInvoker, lambda_client
+from riskengine_tools.local.paths import function_handler
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ import pytest
 import redis
 from builders import BASE_TS, normal_flow, sell_run, trade
 
-from riskengine.local import EmbeddedRedis
-from riskengine.local.replay import replay
+from riskengine_tools.local import EmbeddedRedis
+from riskengine_tools.local.replay import replay
 
 pytestmark = pytest.mark.integration
 

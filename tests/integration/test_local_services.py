@@ -15,8 +15,8 @@ import redis
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
-from riskengine.local import EmbeddedBroker, EmbeddedRedis, ServiceUnavailable
-from riskengine.local.ports import LOOPBACK
+from riskengine_tools.local import EmbeddedBroker, EmbeddedRedis, ServiceUnavailable
+from riskengine_tools.local.ports import LOOPBACK
 
 pytestmark = pytest.mark.integration
 

@@ -12,13 +12,13 @@ import redis
 from builders import BASE_TS, CODEC, NOW, SUBJECT, trade
 
 from riskengine.alerts import alert_id
-from riskengine.local import EmbeddedRedis
 from riskengine.model import SourceRecord
 from riskengine.pipeline import BatchOutcome, BatchProcessor
 from riskengine.runtime import build_engine
 from riskengine.settings import Settings
 from riskengine.sinks import MemorySink
 from riskengine.windows.events import notional_cents
+from riskengine_tools.local import EmbeddedRedis
 
 pytestmark = pytest.mark.integration
 

@@ -12,12 +12,12 @@ import redis
 from builders import CODEC, NOW, SUBJECT, sell_run, trade
 
 from riskengine.errors import SinkError
-from riskengine.local import EmbeddedRedis
 from riskengine.model import SourceRecord
 from riskengine.pipeline import BatchOutcome, BatchProcessor
 from riskengine.runtime import build_engine
 from riskengine.settings import Settings
 from riskengine.sinks import MemorySink
+from riskengine_tools.local import EmbeddedRedis
 
 pytestmark = pytest.mark.integration
 

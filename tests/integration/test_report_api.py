@@ -14,10 +14,6 @@ import pytest
 from builders import BASE_TS, trade
 from opensearchpy import OpenSearch, helpers
 
-from riskengine.local import EmbeddedSearch, free_port
-from riskengine.local.bridge import load_handler
-from riskengine.local.environment import handler_environment
-from riskengine.local.paths import function_handler
 from riskengine.search import (
     ACKNOWLEDGEMENTS,
     ALERTS,
@@ -26,6 +22,10 @@ from riskengine.search import (
     alert_document,
     analyzed_trade_document,
 )
+from riskengine_tools.local import EmbeddedSearch, free_port
+from riskengine_tools.local.bridge import load_handler
+from riskengine_tools.local.environment import handler_environment
+from riskengine_tools.local.paths import function_handler
 
 pytestmark = pytest.mark.integration
 

@@ -6,10 +6,10 @@ import pytest
 from opensearchpy import OpenSearch
 from typer.testing import CliRunner
 
-from riskengine.cli.app import app
-from riskengine.local import EmbeddedSearch, free_port
 from riskengine.search import ALERTS, FAMILIES, TEMPLATE_VERSION, ProvisionOptions, provision
 from riskengine.search.provision import Outcome
+from riskengine_tools.cli.app import app
+from riskengine_tools.local import EmbeddedSearch, free_port
 
 pytestmark = pytest.mark.integration
 

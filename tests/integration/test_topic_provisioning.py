@@ -6,9 +6,9 @@ from collections.abc import Iterator
 import pytest
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
-from riskengine.local import EmbeddedBroker
 from riskengine.provisioning import TopicOutcome, TopicProvisioningFailed, TopicSpec, admin_client, provision_topics
 from riskengine.settings import KafkaSettings
+from riskengine_tools.local import EmbeddedBroker
 
 pytestmark = pytest.mark.integration
 

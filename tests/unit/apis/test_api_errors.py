@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from riskengine.apis import ErrorWording, NotJsonBody, install_error_handlers, sent_as_json
-from riskengine.local.bridge import LocalContext
+from riskengine_tools.local.bridge import LocalContext
 
 NAME = r"^[A-Z]+$"
 WORDING = ErrorWording(

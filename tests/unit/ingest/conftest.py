@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from ingest_fakes import FakeControl, FakeProducer, Invoke
 
-from riskengine.local.api_server import function_module, proxy_event
-from riskengine.local.bridge import LocalContext
+from riskengine_tools.local.api_server import function_module, proxy_event
+from riskengine_tools.local.bridge import LocalContext
 
 
 @pytest.fixture(scope="session")

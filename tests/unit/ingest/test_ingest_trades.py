@@ -12,10 +12,10 @@ from ingest_fakes import FakeProducer, Invoke
 
 from riskengine.codec import RegistryUnavailable
 from riskengine.errors import InvalidTrade, SinkError
-from riskengine.local.api_server import proxy_event
-from riskengine.local.bridge import LocalContext
 from riskengine.settings import Settings
 from riskengine.validation import validate_trade
+from riskengine_tools.local.api_server import proxy_event
+from riskengine_tools.local.bridge import LocalContext
 
 
 def _trade(**changes: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from riskengine.local.api_server import http_response, proxy_event, route
+from riskengine_tools.local.api_server import http_response, proxy_event, route
 
 
 @pytest.mark.parametrize(

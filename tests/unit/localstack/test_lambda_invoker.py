@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.response import StreamingBody
 
-from riskengine.local.lambda_invoke import (
+from riskengine_tools.local.lambda_invoke import (
     FunctionFailed,
     InvalidFunctionResponse,
     LambdaInvoker,

@@ -17,12 +17,12 @@ import typer
 from botocore.stub import Stubber
 
 from riskengine.alerting import DispatchConfig
-from riskengine.cli.app import app
 from riskengine.provisioning import specs_from_resource_properties
 from riskengine.search import SearchAuth, SearchConfig
 from riskengine.search.provision import ProvisionOptions
 from riskengine.settings import Settings
 from riskengine.sinks import Topics
+from riskengine_tools.cli.app import app
 
 REPO = Path(__file__).resolve().parents[3]
 FUNCTION_NAME = re.compile(r"[a-zA-Z0-9-_]{1,64}")  # Lambda's rule for a function name

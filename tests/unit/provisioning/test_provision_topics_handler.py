@@ -8,9 +8,9 @@ from kafka_fakes import FakeAdmin, FakeTopic
 
 import riskengine.provisioning
 from riskengine.errors import ConfigurationError
-from riskengine.local.bridge import load_handler
-from riskengine.local.paths import function_handler
 from riskengine.settings import KafkaSettings
+from riskengine_tools.local.bridge import load_handler
+from riskengine_tools.local.paths import function_handler
 
 PHYSICAL_ID = "riskengine-kafka-topics"
 BROKERS = "b-1.risk.abc.c2.kafka.eu-west-1.amazonaws.com:9098,b-2.risk.abc.c2.kafka.eu-west-1.amazonaws.com:9098"

@@ -12,8 +12,8 @@ from opensearchpy.exceptions import ConnectionError as SearchConnectionError
 from opensearchpy.exceptions import RequestError
 from reporting_fakes import FakeSearch, hits, nothing, rest_event
 
-from riskengine.local.bridge import LocalContext
-from riskengine.local.paths import function_handler
+from riskengine_tools.local.bridge import LocalContext
+from riskengine_tools.local.paths import function_handler
 
 Call = Callable[..., tuple[int, dict[str, str], Any]]
 

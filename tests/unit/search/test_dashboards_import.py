@@ -19,7 +19,6 @@ import pytest
 from opensearchpy import AWSV4SignerAuth
 
 from riskengine.errors import ConfigurationError
-from riskengine.local import free_port
 from riskengine.search import SearchAuth, SearchConfig
 from riskengine.search.dashboards import (
     DashboardsImportError,
@@ -28,6 +27,7 @@ from riskengine.search.dashboards import (
     load_saved_objects,
     saved_objects_ndjson,
 )
+from riskengine_tools.local import free_port
 
 
 class StandIn(ThreadingHTTPServer):

@@ -8,10 +8,10 @@ from search_fakes import FakeSearch
 
 import riskengine.search
 from riskengine.errors import ConfigurationError
-from riskengine.local import free_port
-from riskengine.local.bridge import load_handler
-from riskengine.local.paths import function_handler
 from riskengine.search.provision import ProvisionFailed
+from riskengine_tools.local import free_port
+from riskengine_tools.local.bridge import load_handler
+from riskengine_tools.local.paths import function_handler
 
 PHYSICAL_ID = "riskengine-search@search.example.com"
 

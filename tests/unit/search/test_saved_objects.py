@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from riskengine.cli.app import app
 from riskengine.search import FAMILIES, IndexFamily, load_saved_objects
 from riskengine.search.dashboards import saved_objects_ndjson
+from riskengine_tools.cli.app import app
 
 OBJECTS = load_saved_objects()
 BY_ID = {obj["id"]: obj for obj in OBJECTS}

@@ -3,7 +3,7 @@
 import pytest
 from typer.testing import CliRunner
 
-from riskengine.cli.app import app
+from riskengine_tools.cli.app import app
 
 
 @pytest.mark.parametrize(

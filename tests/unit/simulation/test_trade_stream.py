@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from simulation_fakes import START_MS, FakeControl
 
-from riskengine.simulation import SimulationPlan, TradeStream
-from riskengine.simulator import TradingSimulator
+from riskengine.simulation import SimulationPlan, TradeStream, TradingSimulator
 from riskengine.validation import validate_trade
 
 PLAN = SimulationPlan(rate_per_s=100.0, duration_s=30, users=300, seed=5)

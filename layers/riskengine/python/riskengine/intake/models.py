@@ -13,11 +13,11 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from riskengine.model import OrderType, Side
+from riskengine.simulation.config import MIN_USERS
 
 # Submodules, not the package: the simulation's package imports the intake's producer.
 from riskengine.simulation.control import SimulationRun
 from riskengine.simulation.plan import MAX_DURATION_S, MAX_RATE_PER_S, MAX_SEED, MAX_USERS, SimulationPlan
-from riskengine.simulator.config import MIN_USERS
 
 __all__ = [
     "MAX_TRADES_PER_REQUEST",

@@ -1,4 +1,8 @@
-"""Live trading simulation behind the intake API: control state in Redis, ticks that produce due trades.
+"""Trading simulation: a seeded trade generator, and live runs of it behind the intake API.
+
+:class:`TradingSimulator` (``generator``, ``market``, ``scenarios``, ``config``) is a seeded,
+deterministic stream of normal flow with abuse episodes interleaved (pure standard library, so a
+seed names the same data set anywhere); the demo, the benchmark and the tests feed on it.
 
 ``POST /simulation/start`` stores a :class:`SimulationPlan` as the current run
 (:class:`SimulationControl`); each tick (:class:`SimulationTicker`, a scheduled function in AWS,
@@ -11,6 +15,7 @@ from riskengine.simulation.clients import (
     default_control,
     default_ticker,
 )
+from riskengine.simulation.config import PATTERNS, SimulatorConfig
 from riskengine.simulation.control import (
     CONTROL_KEY,
     Claim,
@@ -19,6 +24,7 @@ from riskengine.simulation.control import (
     SimulationControl,
     SimulationRun,
 )
+from riskengine.simulation.generator import INVALID_KINDS, SimulatorStats, TradingSimulator
 from riskengine.simulation.plan import (
     MAX_DURATION_S,
     MAX_RATE_PER_S,
@@ -32,12 +38,14 @@ from riskengine.simulation.ticker import MAX_TRADES_PER_TICK, SimulationTicker, 
 
 __all__ = [
     "CONTROL_KEY",
+    "INVALID_KINDS",
     "MAX_DURATION_S",
     "MAX_RATE_PER_S",
     "MAX_SEED",
     "MAX_TRADES_PER_RUN",
     "MAX_TRADES_PER_TICK",
     "MAX_USERS",
+    "PATTERNS",
     "Claim",
     "DueTrades",
     "RunStatus",
@@ -46,8 +54,11 @@ __all__ = [
     "SimulationPlan",
     "SimulationRun",
     "SimulationTicker",
+    "SimulatorConfig",
+    "SimulatorStats",
     "TickResult",
     "TradeStream",
+    "TradingSimulator",
     "close_default_clients",
     "default_control",
     "default_ticker",

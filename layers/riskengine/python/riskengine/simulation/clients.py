@@ -1,7 +1,7 @@
 """The container's simulation clients, built once from the environment (``Settings.from_env``).
 
 Lambda keeps a warm container's Redis connection and Kafka producer between invocations; local
-tools close them with :func:`close_default_clients` (``riskengine.local.environment`` does). The
+tools close them with :func:`close_default_clients` (``riskengine_tools.local.environment`` does). The
 producer is the trade intake's (:func:`riskengine.intake.producer.default_trade_producer`), shared
 with the ticks.
 """

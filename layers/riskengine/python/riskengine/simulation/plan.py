@@ -10,8 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from riskengine.simulator import SimulatorConfig
-from riskengine.simulator.config import MAX_RATE_PER_USER, MIN_USERS
+from riskengine.simulation.config import MAX_RATE_PER_USER, MIN_USERS, SimulatorConfig
 
 MAX_RATE_PER_S = 500.0
 MAX_DURATION_S = 86_400

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskengine.simulation.control import SimulationRun
-from riskengine.simulator import TradingSimulator
+from riskengine.simulation.generator import TradingSimulator
 
 Trade = dict[str, Any]
 

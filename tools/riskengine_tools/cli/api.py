@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from riskengine.cli.options import BootstrapServers, OpenSearchUrl, RedisUrl
+from riskengine_tools.cli.options import BootstrapServers, OpenSearchUrl, RedisUrl
 
 if TYPE_CHECKING:
-    from riskengine.local.api_server import RunningApi
+    from riskengine_tools.local.api_server import RunningApi
 
 app = typer.Typer(
     help="The trade intake, simulation and report APIs on a local HTTP server, and their OpenAPI documents.",
@@ -58,8 +58,8 @@ def serve(
 
     from kafka.errors import KafkaError
 
-    from riskengine.local import ServiceUnavailable
-    from riskengine.local.api_server import ApiOptions, serve_local_api
+    from riskengine_tools.local import ServiceUnavailable
+    from riskengine_tools.local.api_server import ApiOptions, serve_local_api
 
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -106,7 +106,7 @@ def openapi(
     OUT/ingest.openapi.json (functions/ingest_trade) and OUT/reports.openapi.json
     (functions/report_api, when it is in this checkout). docs/api/ holds the committed copies.
     """
-    from riskengine.local.api_server import write_openapi_documents
+    from riskengine_tools.local.api_server import write_openapi_documents
 
     written, missing = write_openapi_documents(out)
     for path in written:

@@ -19,7 +19,7 @@ from itertools import accumulate
 from types import MappingProxyType
 from typing import Any
 
-from riskengine.simulator.config import (
+from riskengine.simulation.config import (
     COUNTRIES,
     DEFAULT_CONFIG,
     EXCHANGES,
@@ -29,8 +29,8 @@ from riskengine.simulator.config import (
     SYMBOLS,
     SimulatorConfig,
 )
-from riskengine.simulator.market import Market
-from riskengine.simulator.scenarios import BUY, PLANNERS, SELL, Episode, InjectedTrade
+from riskengine.simulation.market import Market
+from riskengine.simulation.scenarios import BUY, PLANNERS, SELL, Episode, InjectedTrade
 
 INVALID_KINDS: tuple[str, ...] = (
     "zero_quantity",

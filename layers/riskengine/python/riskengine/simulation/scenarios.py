@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol
 
-from riskengine.simulator.config import EXCHANGES, SYMBOLS
+from riskengine.simulation.config import EXCHANGES, SYMBOLS
 
 BUY = "BUY"
 SELL = "SELL"

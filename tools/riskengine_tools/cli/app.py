@@ -9,11 +9,11 @@ import typer
 from rich.console import Console
 
 from riskengine import __version__
-from riskengine.cli import render
-from riskengine.cli.api import app as api_app
-from riskengine.cli.bridge import bridge
-from riskengine.cli.options import BootstrapServers, OpenSearchUrl, RedisUrl
-from riskengine.cli.search import search_app
+from riskengine_tools.cli import render
+from riskengine_tools.cli.api import app as api_app
+from riskengine_tools.cli.bridge import bridge
+from riskengine_tools.cli.options import BootstrapServers, OpenSearchUrl, RedisUrl
+from riskengine_tools.cli.search import search_app
 
 app = typer.Typer(
     help="Real-time risk and market-abuse engine for crypto trading: local demo, replay and tools.",
@@ -62,7 +62,7 @@ def demo(
     abuse to crypto-trades, runs the trigger bridges that invoke functions/score_trades, then
     dispatch_alerts and index_search, and reads topics, queues and indices back.
     """
-    from riskengine.local.demo import DemoOptions, run_demo
+    from riskengine_tools.local.demo import DemoOptions, run_demo
 
     options = DemoOptions(
         trades=trades,
@@ -106,8 +106,8 @@ def replay(
     Windows use the trades' own timestamps, so a replay gives the same alerts however fast it
     runs. Writes OUT/alerts.jsonl, OUT/analyzed.jsonl and OUT/rejected.jsonl (line + reason).
     """
-    from riskengine.local.replay import ReplayFailed
-    from riskengine.local.replay import replay as run_replay
+    from riskengine_tools.local.replay import ReplayFailed
+    from riskengine_tools.local.replay import replay as run_replay
 
     total = _count_lines(file)
     try:

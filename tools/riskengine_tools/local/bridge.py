@@ -23,9 +23,9 @@ from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from riskengine.errors import RiskEngineError
-from riskengine.local.paths import import_handler
 from riskengine.model import SourceRecord
 from riskengine.msk import build_event
+from riskengine_tools.local.paths import import_handler
 
 logger = logging.getLogger(__name__)
 Invoke = Callable[[dict[str, Any]], dict[str, Any] | None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from riskengine.simulator.config import EXCHANGES, SYMBOLS
+from riskengine.simulation.config import EXCHANGES, SYMBOLS
 
 MS_PER_YEAR = 365 * 24 * 3600 * 1000
 MAX_VENUE_SPREAD_BPS = 5.0

@@ -4,12 +4,12 @@ Redis, a Kafka-protocol broker, moto's AWS APIs and an OpenSearch-compatible ser
 code never imports this package; it only needs addresses, which these services provide on 127.0.0.1.
 """
 
-from riskengine.local.aws import EmbeddedAws
-from riskengine.local.broker import EmbeddedBroker
-from riskengine.local.errors import ServiceUnavailable
-from riskengine.local.ports import free_port
-from riskengine.local.redis_server import EmbeddedRedis, EmbeddedRedisCluster
-from riskengine.local.search_server import EmbeddedSearch
+from riskengine_tools.local.aws import EmbeddedAws
+from riskengine_tools.local.broker import EmbeddedBroker
+from riskengine_tools.local.errors import ServiceUnavailable
+from riskengine_tools.local.ports import free_port
+from riskengine_tools.local.redis_server import EmbeddedRedis, EmbeddedRedisCluster
+from riskengine_tools.local.search_server import EmbeddedSearch
 
 __all__ = [
     "EmbeddedAws",

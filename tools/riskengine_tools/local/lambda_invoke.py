@@ -1,6 +1,6 @@
 """The bridge's way to a deployed function: Lambda's Invoke API (LocalStack's, or any endpoint's).
 
-:class:`LambdaInvoker` is an ``Invoke`` for :class:`riskengine.local.bridge.EventSourceMappingBridge`:
+:class:`LambdaInvoker` is an ``Invoke`` for :class:`riskengine_tools.local.bridge.EventSourceMappingBridge`:
 it sends the MSK-shaped event as one synchronous (``RequestResponse``) invocation and returns the
 function's partial-batch response. Whatever the trigger would count as a failure of the whole
 batch raises instead, and the bridge then retries the batch as the trigger does: a function error

@@ -12,12 +12,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from riskengine.local.bridge import LOCAL_CLUSTER_ARN, load_handler
-from riskengine.local.environment import handler_environment
-from riskengine.local.paths import function_handler
-from riskengine.local.redis_server import EmbeddedRedis
 from riskengine.model import SourceRecord
 from riskengine.msk import build_event
+from riskengine_tools.local.bridge import LOCAL_CLUSTER_ARN, load_handler
+from riskengine_tools.local.environment import handler_environment
+from riskengine_tools.local.paths import function_handler
+from riskengine_tools.local.redis_server import EmbeddedRedis
 
 REPLAY_TOPIC = "crypto-trades"
 OUTPUT_FILES = ("analyzed.jsonl", "alerts.jsonl", "rejected.jsonl")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from riskengine.errors import InvalidTrade
-from riskengine.simulator import INVALID_KINDS, SimulatorConfig, TradingSimulator
+from riskengine.simulation import INVALID_KINDS, SimulatorConfig, TradingSimulator
 from riskengine.validation import validate_trade
 
 REASON_OF_KIND = {

@@ -14,10 +14,10 @@ from typing import ClassVar
 
 from kafka.errors import KafkaError
 
-from riskengine.local._process import LocalService
-from riskengine.local.errors import ServiceUnavailable
-from riskengine.local.ports import LOOPBACK
-from riskengine.local.topics import admin_client, ensure_topics
+from riskengine_tools.local._process import LocalService
+from riskengine_tools.local.errors import ServiceUnavailable
+from riskengine_tools.local.ports import LOOPBACK
+from riskengine_tools.local.topics import admin_client, ensure_topics
 
 
 class EmbeddedBroker(LocalService):

@@ -30,17 +30,17 @@ from riskengine.codec import (
     CodecError,
     FixedIdRegistry,
 )
-from riskengine.local.aws import EmbeddedAws
-from riskengine.local.bridge import BridgeStats
-from riskengine.local.broker import EmbeddedBroker
-from riskengine.local.environment import handler_environment
-from riskengine.local.redis_server import EmbeddedRedis
-from riskengine.local.search_server import EmbeddedSearch
-from riskengine.local.topics import ensure_topics
-from riskengine.local.triggers import Trigger, dispatching, indexing, scoring
 from riskengine.search import ALERTS, ANALYZED_TRADES, ProvisionOptions, SearchConfig, create_client, provision
-from riskengine.simulator import SimulatorConfig, TradingSimulator
+from riskengine.simulation import SimulatorConfig, TradingSimulator
 from riskengine.sinks import Topics
+from riskengine_tools.local.aws import EmbeddedAws
+from riskengine_tools.local.bridge import BridgeStats
+from riskengine_tools.local.broker import EmbeddedBroker
+from riskengine_tools.local.environment import handler_environment
+from riskengine_tools.local.redis_server import EmbeddedRedis
+from riskengine_tools.local.search_server import EmbeddedSearch
+from riskengine_tools.local.topics import ensure_topics
+from riskengine_tools.local.triggers import Trigger, dispatching, indexing, scoring
 
 TOPICS = Topics()
 ALERTS_SNS_TOPIC = "risk-alerts"

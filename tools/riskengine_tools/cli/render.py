@@ -13,8 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from riskengine.local.demo import DemoReport
-    from riskengine.local.replay import ReplayReport
+    from riskengine_tools.local.demo import DemoReport
+    from riskengine_tools.local.replay import ReplayReport
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 

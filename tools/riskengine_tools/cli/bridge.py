@@ -18,8 +18,8 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:  # imported inside the command, so the rest of the CLI starts fast
-    from riskengine.local.bridge import BridgeConfig, EventSourceMappingBridge
-    from riskengine.local.lambda_invoke import LambdaInvoker
+    from riskengine_tools.local.bridge import BridgeConfig, EventSourceMappingBridge
+    from riskengine_tools.local.lambda_invoke import LambdaInvoker
 
 __all__ = ["bridge"]
 
@@ -50,8 +50,8 @@ def bridge(
     and a function error retries the whole batch with back-off. The bridge stops when a batch still
     fails after --max-retries retries, rather than skip it.
     """
-    from riskengine.local.bridge import BridgeConfig
-    from riskengine.local.lambda_invoke import LambdaInvoker, lambda_client
+    from riskengine_tools.local.bridge import BridgeConfig
+    from riskengine_tools.local.lambda_invoke import LambdaInvoker, lambda_client
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = BridgeConfig(
@@ -70,7 +70,7 @@ def bridge(
 def _connect(config: BridgeConfig, invoker: LambdaInvoker) -> EventSourceMappingBridge:
     from kafka.errors import KafkaError
 
-    from riskengine.local.bridge import EventSourceMappingBridge
+    from riskengine_tools.local.bridge import EventSourceMappingBridge
 
     try:
         return EventSourceMappingBridge(config, invoker)

@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 from typing import ClassVar, Self
 
-from riskengine.local._process import LocalService
-from riskengine.local.errors import ServiceUnavailable
-from riskengine.local.ports import LOOPBACK, free_port
+from riskengine_tools.local._process import LocalService
+from riskengine_tools.local.errors import ServiceUnavailable
+from riskengine_tools.local.ports import LOOPBACK, free_port
 
 
 class EmbeddedRedis(LocalService):

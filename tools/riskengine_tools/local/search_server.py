@@ -11,9 +11,9 @@ import urllib.request
 from pathlib import Path
 from typing import ClassVar
 
-from riskengine.local._process import LocalService
-from riskengine.local.errors import ServiceUnavailable
-from riskengine.local.ports import LOOPBACK
+from riskengine_tools.local._process import LocalService
+from riskengine_tools.local.errors import ServiceUnavailable
+from riskengine_tools.local.ports import LOOPBACK
 
 
 class EmbeddedSearch(LocalService):

@@ -25,19 +25,19 @@ from types import ModuleType
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from riskengine.local.bridge import Invoke, load_handler
-from riskengine.local.broker import EmbeddedBroker
-from riskengine.local.environment import handler_environment
-from riskengine.local.errors import ServiceUnavailable
-from riskengine.local.lifecycle import BackgroundThreads, Startable
-from riskengine.local.paths import function_handler, import_handler
-from riskengine.local.ports import LOOPBACK
-from riskengine.local.redis_server import EmbeddedRedis
-from riskengine.local.search_server import EmbeddedSearch
-from riskengine.local.topics import ensure_topics
-from riskengine.local.triggers import BackgroundTriggers, indexing, scoring
 from riskengine.search import ProvisionOptions, SearchConfig, create_client, provision
 from riskengine.settings import Settings
+from riskengine_tools.local.bridge import Invoke, load_handler
+from riskengine_tools.local.broker import EmbeddedBroker
+from riskengine_tools.local.environment import handler_environment
+from riskengine_tools.local.errors import ServiceUnavailable
+from riskengine_tools.local.lifecycle import BackgroundThreads, Startable
+from riskengine_tools.local.paths import function_handler, import_handler
+from riskengine_tools.local.ports import LOOPBACK
+from riskengine_tools.local.redis_server import EmbeddedRedis
+from riskengine_tools.local.search_server import EmbeddedSearch
+from riskengine_tools.local.topics import ensure_topics
+from riskengine_tools.local.triggers import BackgroundTriggers, indexing, scoring
 
 logger = logging.getLogger(__name__)
 

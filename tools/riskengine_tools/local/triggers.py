@@ -10,10 +10,10 @@ import logging
 from dataclasses import dataclass
 
 from riskengine.errors import RiskEngineError
-from riskengine.local.bridge import BridgeConfig, EventSourceMappingBridge, load_handler
-from riskengine.local.lifecycle import BackgroundThreads
-from riskengine.local.paths import function_handler
 from riskengine.sinks import Topics
+from riskengine_tools.local.bridge import BridgeConfig, EventSourceMappingBridge, load_handler
+from riskengine_tools.local.lifecycle import BackgroundThreads
+from riskengine_tools.local.paths import function_handler
 
 logger = logging.getLogger(__name__)
 

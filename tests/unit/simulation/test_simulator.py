@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from riskengine.simulator import INVALID_KINDS, PATTERNS, SimulatorConfig, SimulatorStats, TradingSimulator
+from riskengine.simulation import INVALID_KINDS, PATTERNS, SimulatorConfig, SimulatorStats, TradingSimulator
 
 Trade = dict[str, Any]
 

@@ -11,9 +11,9 @@ from collections import deque
 from pathlib import Path
 from typing import ClassVar, Self
 
-from riskengine.local.errors import ServiceUnavailable
-from riskengine.local.lifecycle import Startable
-from riskengine.local.ports import LOOPBACK, free_port
+from riskengine_tools.local.errors import ServiceUnavailable
+from riskengine_tools.local.lifecycle import Startable
+from riskengine_tools.local.ports import LOOPBACK, free_port
 
 _POLL_INTERVAL_S = 0.05
 _LOG_TAIL_LINES = 30
