@@ -57,6 +57,7 @@ def riskengine(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess
             ),
         ),
         (("replay",), ("FILE", "--out", "--redis-url", "--batch-size", "alerts.jsonl")),
+        (("redrive",), ("--bootstrap-servers", "--failure-topic", "--target", "--dry-run", "--from-beginning")),
     ],
 )
 def test_help_exits_zero_and_lists_the_options(command: tuple[str, ...], mentions: tuple[str, ...]) -> None:

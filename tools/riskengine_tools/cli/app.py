@@ -13,6 +13,7 @@ from riskengine_tools.cli import render
 from riskengine_tools.cli.api import app as api_app
 from riskengine_tools.cli.bridge import bridge
 from riskengine_tools.cli.options import BootstrapServers, OpenSearchUrl, RedisUrl
+from riskengine_tools.cli.redrive import redrive
 from riskengine_tools.cli.search import search_app
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ console = Console(stderr=True)
 app.add_typer(search_app, name="search")
 app.add_typer(api_app, name="api")
 app.command()(bridge)
+app.command()(redrive)
 
 
 def _version(value: bool) -> None:

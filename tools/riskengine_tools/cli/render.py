@@ -15,17 +15,26 @@ from rich.table import Table
 if TYPE_CHECKING:
     from riskengine_tools.local.demo import DemoReport
     from riskengine_tools.local.replay import ReplayReport
+    from riskengine_tools.redrive import RedriveReport
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+_PROGRESS_COLUMNS = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
 
 @contextmanager
 def progress(console: Console, label: str, total: int) -> Iterator[Callable[[int], None]]:
     """A progress bar; yields ``advance(n)``."""
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as bar:
+    with Progress(*_PROGRESS_COLUMNS, console=console, transient=False) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+@contextmanager
+def progress_of(console: Console, label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar whose total is learnt on the way; yields ``update(done, total)``."""
+    with Progress(*_PROGRESS_COLUMNS, console=console, transient=False) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def demo_report(console: Console, report: DemoReport) -> None:
@@ -105,3 +114,28 @@ def _percentile(values: list[float], pct: int) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
+
+
+def redrive_report(out: Console, report: RedriveReport) -> None:
+    table = Table(title="Redrive (dry run: nothing invoked)" if report.dry_run else "Redrive")
+    for column in ("function", "failure messages", "records", "fetched by offset", "redriven", "failed again", "gone"):
+        table.add_column(column, justify="left" if column == "function" else "right")
+    for r in report.functions.values():
+        table.add_row(r.function, str(r.messages), str(r.records), str(r.fetched), str(r.redriven),
+                      str(len(r.still_failing)), str(len(r.missing)))  # fmt: skip
+    out.print(table)
+    for r in report.functions.values():
+        for position in r.still_failing:
+            out.print(f"[red]failed again[/red] {r.function}: {position}")
+        for span in r.missing:
+            out.print(f"[yellow]gone from the source topic (retention)[/yellow] {r.function}: {span}")
+    for reason in report.unreadable:
+        out.print(f"[red]unreadable failure record[/red] {reason}")
+    if report.skipped:
+        out.print(f"{report.skipped} failure messages of other functions skipped (--function).")
+    if report.dry_run:
+        out.print("Dry run: nothing was invoked and nothing committed.")
+    elif report.committed:
+        out.print("Done: the redrive group's offsets are committed.")
+    elif not report.ok:
+        out.print("Offsets not committed: fix what failed, then run the same command again (redriving is idempotent).")

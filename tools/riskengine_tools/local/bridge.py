@@ -165,14 +165,14 @@ class EventSourceMappingBridge:
         pending = batch
         for attempt in range(self.config.max_retry_attempts + 1):
             event = build_event(
-                (_source(r) for r in pending),
+                (source_record(r) for r in pending),
                 cluster_arn=LOCAL_CLUSTER_ARN,
                 bootstrap_servers=self.config.bootstrap_servers,
             )
             started = time.perf_counter()
-            failed_from = self._invoke_once(event, pending)
+            retry_from = self._invoke_once(event, pending)
             latency = (time.perf_counter() - started) * 1000
-            done = [r for r in pending if r.offset < failed_from.get((r.topic, r.partition), r.offset + 1)]
+            done = [r for r in pending if r.offset < retry_from.get((r.topic, r.partition), r.offset + 1)]
             self._commit(done)
             pending = pending[len(done) :] if len(done) == len(pending) else [r for r in pending if r not in done]
             if not pending:
@@ -181,7 +181,7 @@ class EventSourceMappingBridge:
                 self.stats.latencies_ms.append(latency)
                 return latency
             self.stats.retries += 1
-            logger.warning("%d records failed (attempt %d); retrying from %s", len(pending), attempt + 1, failed_from)
+            logger.warning("%d records failed (attempt %d); retrying from %s", len(pending), attempt + 1, retry_from)
             time.sleep(self.config.retry_backoff_s * 2**attempt)
         raise BridgeError(f"{len(pending)} records still failing after {self.config.max_retry_attempts} retries")
 
@@ -195,11 +195,7 @@ class EventSourceMappingBridge:
             for r in pending:
                 earliest[(r.topic, r.partition)] = min(r.offset, earliest.get((r.topic, r.partition), r.offset))
             return earliest
-        failed: dict[tuple[str, int], int] = {}
-        for item in response.get("batchItemFailures") or []:
-            topic, _, partition = item["itemIdentifier"]["partition"].rpartition("-")
-            failed[(topic, int(partition))] = int(item["itemIdentifier"]["offset"])
-        return failed
+        return failed_from(response)
 
     def _commit(self, batch: list[ConsumerRecord]) -> None:
         next_offsets: dict[TopicPartition, int] = {}
@@ -210,7 +206,17 @@ class EventSourceMappingBridge:
             self._consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in next_offsets.items()})
 
 
-def _source(record: ConsumerRecord) -> SourceRecord:
+def failed_from(response: dict[str, Any]) -> dict[tuple[str, int], int]:
+    """The offset each partition named in a partial-batch response must be retried from."""
+    failed: dict[tuple[str, int], int] = {}
+    for item in response.get("batchItemFailures") or []:
+        topic, _, partition = item["itemIdentifier"]["partition"].rpartition("-")
+        failed[(topic, int(partition))] = int(item["itemIdentifier"]["offset"])
+    return failed
+
+
+def source_record(record: ConsumerRecord) -> SourceRecord:
+    """A consumed record as the trigger hands it to a function."""
     return SourceRecord(
         topic=record.topic,
         partition=record.partition,
