@@ -76,20 +76,27 @@ class Setup:
             return redrive(self.options(**overrides), local_handlers("riskengine"))
 
 
+def failure_envelope() -> dict[str, Any]:
+    """What every failure record Lambda writes starts with: who failed, why, after how many tries."""
+    return {
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": FUNCTION_ARN,
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": 11,
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": "2026-12-04T18:16:05.568Z",
+    }
+
+
 def kafka_destination_message(record: SourceRecord) -> bytes:
     """What Lambda writes to a Kafka on-failure destination for one failed record (payload included)."""
     event = build_event([record], cluster_arn=CLUSTER_ARN, bootstrap_servers="b-1.example:9098")
     return json.dumps(
-        {
-            "requestContext": {
-                "requestId": str(uuid.uuid4()),
-                "functionArn": FUNCTION_ARN,
-                "condition": "RetryAttemptsExhausted",
-                "approximateInvokeCount": 11,
-            },
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-            "version": "1.0",
-            "timestamp": "2026-12-04T18:16:05.568Z",
+        failure_envelope()
+        | {
             "KafkaBatchInfo": {
                 "batchSize": 1,
                 "eventSourceArn": CLUSTER_ARN,
@@ -105,16 +112,8 @@ def kafka_destination_message(record: SourceRecord) -> bytes:
 def metadata_only_message(topic: str, partition: int, first: int, last: int) -> bytes:
     """What Lambda writes to an SQS or SNS on-failure destination: the batch's coordinates, no records."""
     return json.dumps(
-        {
-            "requestContext": {
-                "requestId": str(uuid.uuid4()),
-                "functionArn": FUNCTION_ARN,
-                "condition": "RetryAttemptsExhausted",
-                "approximateInvokeCount": 11,
-            },
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-            "version": "1.0",
-            "timestamp": "2026-12-04T00:38:06.021Z",
+        failure_envelope()
+        | {
             "KafkaBatchInfo": {
                 "batchSize": last - first + 1,
                 "eventSourceArn": CLUSTER_ARN,
