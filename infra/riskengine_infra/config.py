@@ -84,8 +84,14 @@ class DeploymentConfig:
     bundling: Bundling = "local"
     score_trades: FunctionSizing = field(default_factory=lambda: FunctionSizing(1769, 120, None))
     downstream: FunctionSizing = field(default_factory=lambda: FunctionSizing(512, 60, None))
-    api: FunctionSizing = field(default_factory=lambda: FunctionSizing(512, 29, 50))
+    # No reserved concurrency by default: a new account's limit can be as low as 10 and Lambda keeps 100 of it
+    # unreserved, so any reservation can fail the deployment. Set one per function group once the limit is raised,
+    # e.g. -c 'api={"memory_mb": 512, "timeout_s": 29, "reserved_concurrency": 50}'.
+    api: FunctionSizing = field(default_factory=lambda: FunctionSizing(512, 29, None))
     trigger: TriggerSettings = field(default_factory=TriggerSettings)
+    # The trading simulator (functions/simulate_trades, its 1-minute schedule, the API's /simulation/* routes) is a
+    # demonstration tool: a production deployment has none of it unless this is true.
+    simulator: bool = False
     # API
     api_auth: ApiAuth = "iam"
     api_rate_limit: int = 200
@@ -137,6 +143,12 @@ class DeploymentConfig:
             sizing: FunctionSizing = getattr(self, sizing_name)
             if not 128 <= sizing.memory_mb <= 10_240 or not 1 <= sizing.timeout_s <= 900:
                 raise ContextError(f"context {sizing_name.replace('_', '-')}: memory 128..10240 MB, timeout 1..900 s")
+            if sizing.reserved_concurrency is not None and sizing.reserved_concurrency < 1:
+                # 0 would throttle every invocation; leave the key out for no reservation
+                raise ContextError(
+                    f"context {sizing_name.replace('_', '-')}.reserved_concurrency must be >= 1 or absent, "
+                    f"got {sizing.reserved_concurrency}"
+                )
         _validate_data_stores(self)
         _validate_functions_and_monitoring(self)
 

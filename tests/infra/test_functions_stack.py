@@ -20,7 +20,8 @@ from riskengine_infra.stacks.functions import service_name
 
 ENGINE = Path(__file__).resolve().parents[2] / "layers" / "riskengine" / "python" / "riskengine"
 FUNCTIONS_DIR = ENGINE.parents[2].parent / "functions"
-FUNCTIONS = ("score_trades", "dispatch_alerts", "index_search", "ingest_trade", "simulate_trades", "report_api")
+# The default deployment: no trading simulator (context simulator=false).
+FUNCTIONS = ("score_trades", "dispatch_alerts", "index_search", "ingest_trade", "report_api")
 TRIGGERS = [
     ("score_trades", "crypto-trades", "riskengine-score-trades"),
     ("dispatch_alerts", "risk-alerts", "riskengine-dispatch-alerts"),
@@ -45,7 +46,6 @@ KAFKA_ACCESS = {
         ["riskengine-index-search-analyzed", "riskengine-index-search-alerts"],
     ),
     "ingest_trade": ([], ["crypto-trades"], []),
-    "simulate_trades": ([], ["crypto-trades"], []),
     "report_api": ([], [], []),
 }
 
@@ -79,7 +79,8 @@ def expected_environment(d: Deployment, name: str) -> dict[str, Any]:
         "OPENSEARCH_AUTH": "sigv4",
         "OPENSEARCH_SERVICE": "es",
     }
-    intake = kafka | redis | {"TRADES_TOPIC": "crypto-trades"}
+    # ingest_trade reaches Redis only for the simulation's controls
+    intake = kafka | (redis if d.config.simulator else {}) | {"TRADES_TOPIC": "crypto-trades"}
     own = {
         "score_trades": kafka
         | redis
@@ -187,23 +188,36 @@ def test_the_layers_are_read_from_ssm_at_each_deployment(template: Template) -> 
 
 
 @pytest.mark.parametrize(
-    ("name", "memory", "timeout", "reserved"),
+    ("name", "memory", "timeout"),
     [
-        ("score_trades", 1769, 120, None),
-        ("dispatch_alerts", 512, 60, None),
-        ("index_search", 512, 60, None),
-        ("simulate_trades", 512, 60, None),
-        ("ingest_trade", 512, 29, 50),
-        ("report_api", 512, 29, 50),
+        ("score_trades", 1769, 120),
+        ("dispatch_alerts", 512, 60),
+        ("index_search", 512, 60),
+        ("ingest_trade", 512, 29),
+        ("report_api", 512, 29),
     ],
 )
-def test_sizing_comes_from_the_context(
-    template: Template, name: str, memory: int, timeout: int, reserved: int | None
-) -> None:
+def test_sizing_comes_from_the_context(template: Template, name: str, memory: int, timeout: int) -> None:
     props = function_resource(template, name)[1]["Properties"]
     assert props["MemorySize"] == memory
     assert props["Timeout"] == timeout
-    assert props.get("ReservedConcurrentExecutions") == reserved
+
+
+def test_by_default_no_function_reserves_concurrency(template: Template) -> None:
+    """A new account's concurrency limit may be 10, with 100 kept unreserved: any reservation fails the deploy."""
+    template.resource_properties_count_is(
+        "AWS::Lambda::Function", {"ReservedConcurrentExecutions": Match.any_value()}, 0
+    )
+
+
+def test_a_sizing_s_reserved_concurrency_reserves_it_and_zero_is_refused() -> None:
+    d = deployment({"api": {"memory_mb": 512, "timeout_s": 29, "reserved_concurrency": 50}})
+    template = Template.from_stack(d.functions)
+    for name in FUNCTIONS:
+        reserved = function_resource(template, name)[1]["Properties"].get("ReservedConcurrentExecutions")
+        assert reserved == (50 if name in ("ingest_trade", "report_api") else None), name
+    with pytest.raises(ContextError, match=r"context api.reserved_concurrency must be >= 1 or absent, got 0"):
+        DeploymentConfig.from_context({"api": {"memory_mb": 512, "timeout_s": 29, "reserved_concurrency": 0}}.get)
 
 
 def test_each_function_logs_to_its_own_group_kept_for_the_retention(template: Template) -> None:
@@ -251,7 +265,37 @@ def test_every_trigger_retries_bisects_reports_item_failures_and_dead_letters_to
     assert props["StartingPosition"] == "TRIM_HORIZON"
 
 
-def test_the_simulator_ticks_every_minute(template: Template) -> None:
+@pytest.mark.parametrize(("name", "topic", "group"), TRIGGERS)
+def test_every_trigger_publishes_its_event_error_and_kafka_metrics(
+    template: Template, name: str, topic: str, group: str
+) -> None:
+    """The monitoring stack alarms on them; Lambda publishes none unless the mapping asks."""
+    props = mapping(template, topic, group)
+    assert sorted(props["MetricsConfig"]["Metrics"]) == ["ErrorCount", "EventCount", "KafkaMetrics"]
+
+
+def test_without_the_simulator_there_is_no_simulate_function_schedule_or_redis_in_intake(
+    template: Template, built: Deployment
+) -> None:
+    assert built.config.simulator is False
+    assert "simulate_trades" not in built.functions.functions
+    template.resource_count_is("AWS::Events::Rule", 0)
+    variables = function_resource(template, "ingest_trade")[1]["Properties"]["Environment"]["Variables"]
+    assert "REDIS_URL" not in variables
+
+
+@pytest.fixture(scope="module")
+def simulator() -> tuple[Deployment, Template]:
+    d = deployment({"simulator": "true"})  # as `-c simulator=true` passes it
+    return d, Template.from_stack(d.functions)
+
+
+def test_the_simulator_ticks_every_minute(simulator: tuple[Deployment, Template]) -> None:
+    d, template = simulator
+    assert "simulate_trades" in d.functions.functions
+    for name in ("simulate_trades", "ingest_trade"):
+        variables = function_resource(template, name)[1]["Properties"]["Environment"]["Variables"]
+        assert variables == expected_environment(d, name), name
     simulate = function_resource(template, "simulate_trades")[0]
     template.has_resource_properties(
         "AWS::Events::Rule",

@@ -210,6 +210,14 @@ def test_the_stack_publishes_both_layers_and_their_arns(architecture: str, expec
     assert stack.architecture.name == expected
 
 
+def test_superseded_layer_versions_are_retained_for_rollbacks() -> None:
+    """A failed function-stack update rolls back to the previous version's ARN: CloudFormation must not delete it."""
+    app = cdk.App(context=TEST_CONTEXT)
+    template = Template.from_stack(LayersStack(app, "riskengine-layers", config=DeploymentConfig(), env=ENV))
+    template.resource_count_is("AWS::Lambda::LayerVersion", 2)
+    template.all_resources("AWS::Lambda::LayerVersion", {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
+
+
 def test_another_stack_takes_the_layers_from_ssm_and_deploys_after_them() -> None:
     app = cdk.App(context=TEST_CONTEXT)
     layers = LayersStack(app, "riskengine-layers", config=DeploymentConfig(), env=ENV)

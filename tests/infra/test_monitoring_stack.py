@@ -18,7 +18,7 @@ LAG_GROUPS = {
     "index-search-analyzed": ("riskengine-index-search-analyzed", "risk-analyzed-trades"),
     "index-search-alerts": ("riskengine-index-search-alerts", "risk-alerts"),
 }
-SERVICES = ("score-trades", "dispatch-alerts", "index-search", "ingest-trade", "simulate-trades", "report-api")
+SERVICES = ("score-trades", "dispatch-alerts", "index-search", "ingest-trade", "report-api")  # no simulator by default
 
 
 def build(context: dict[str, Any] | None = None) -> tuple[Deployment, MonitoringStack, Template]:

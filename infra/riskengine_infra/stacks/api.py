@@ -37,6 +37,7 @@ ROUTES = (
     ("/reports/{proxy+}", "ANY", "report_api"),
     ("/docs/reports", "GET", "report_api"),
 )
+SIMULATION = "/simulation/"
 PUSH_TO_CLOUDWATCH = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 
@@ -64,6 +65,8 @@ class ApiStack(cdk.Stack):
         )
         self._method_options = self._authorization(config)
         for path, method, function in ROUTES:
+            if path.startswith(SIMULATION) and not config.simulator:
+                continue  # no simulator deployed (context simulator): its controls are not on the API
             self._route(path, method, functions.functions[function])
         self._acknowledge(config)
 

@@ -32,9 +32,11 @@ if TYPE_CHECKING:
     from riskengine_infra.stacks.state import StateStack
     from riskengine_infra.stacks.streaming import StreamingStack
 
-__all__ = ["NAMESPACE", "FunctionsStack", "Trigger", "service_name"]
+__all__ = ["NAMESPACE", "TRIGGER_METRICS", "FunctionsStack", "Trigger", "service_name"]
 
 NAMESPACE = "RiskEngine"  # riskengine.observability.NAMESPACE: where the handlers' EMF metrics go
+# Every metric group AWS::Lambda::EventSourceMapping's MetricsConfig offers a Kafka source.
+TRIGGER_METRICS = (lambda_.MetricType.EVENT_COUNT, lambda_.MetricType.ERROR_COUNT, lambda_.MetricType.KAFKA_METRICS)
 MSK_EXECUTION = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaMSKExecutionRole"
 
 
@@ -165,8 +167,16 @@ class FunctionsStack(cdk.Stack):
         search.allow(_role(index))
 
     def _producers_and_apis(self, search: SearchStack) -> None:
-        trades, intake = self._streaming.topics.trades, self._intake_env
-        simulate = self._function("simulate_trades", self._config.downstream, "Ticks the trading simulation", intake)
+        trades, config = self._streaming.topics.trades, self._config
+        # Without the simulator the intake API serves /trades only, which needs Kafka and no Redis.
+        intake = self._intake_env if config.simulator else {**self._kafka_env, "TRADES_TOPIC": trades}
+        self._function("ingest_trade", config.api, "Trade intake API (and the simulation's controls)", intake)
+        self._kafka("ingest_trade", writes=[trades])
+        report = self._function("report_api", config.api, "Reporting API over OpenSearch", self._search_env)
+        search.allow(_role(report))
+        if not config.simulator:
+            return
+        simulate = self._function("simulate_trades", config.downstream, "Ticks the trading simulation", intake)
         self._kafka("simulate_trades", writes=[trades])
         events.Rule(
             self,
@@ -175,12 +185,6 @@ class FunctionsStack(cdk.Stack):
             schedule=events.Schedule.rate(cdk.Duration.minutes(1)),
             targets=[targets.LambdaFunction(simulate)],
         )
-
-        api = self._config.api
-        self._function("ingest_trade", api, "Trade intake API and the simulation's controls", intake)
-        self._kafka("ingest_trade", writes=[trades])
-        report = self._function("report_api", api, "Reporting API over OpenSearch", self._search_env)
-        search.allow(_role(report))
 
     # --- building blocks ---------------------------------------------------------------------------------
 
@@ -274,6 +278,9 @@ class FunctionsStack(cdk.Stack):
             bisect_batch_on_error=True,
             retry_attempts=trigger.retry_attempts,
             on_failure=sources.KafkaDlq(self._streaming.topics.trigger_failures),
+            # Lambda publishes a mapping's event, error and Kafka consumer metrics (lag among them) only when
+            # asked; the monitoring stack alarms on them.
+            metrics_config=lambda_.MetricsConfig(metrics=list(TRIGGER_METRICS)),
         )
 
 

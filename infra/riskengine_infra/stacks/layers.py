@@ -156,6 +156,9 @@ class LayersStack(cdk.Stack):
             compatible_runtimes=[self.runtime],
             compatible_architectures=[self.architecture],
             description=f"riskengine: {what}",
+            # Keep superseded versions: a failed update of a function stack rolls its functions back to the
+            # previous version's ARN, which must still exist (CloudFormation deletes the old one otherwise).
+            removal_policy=cdk.RemovalPolicy.RETAIN,
         )
 
     def _engine_code(self, local: bool) -> lambda_.Code:
