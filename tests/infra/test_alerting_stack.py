@@ -18,6 +18,10 @@ from riskengine_infra.stacks.alerting import AlertingStack
 
 ENV = cdk.Environment(account=TEST_ACCOUNT, region=TEST_REGION)
 CONTEXT = json.loads((Path(__file__).parents[2] / "cdk.json").read_text())["context"] | TEST_CONTEXT
+ALARMS_OF_THIS_ACCOUNT = {
+    "StringEquals": {"aws:SourceAccount": TEST_ACCOUNT},
+    "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{TEST_REGION}:{TEST_ACCOUNT}:alarm:*"},
+}
 EMAILS = {"alert-emails": ["compliance@example.com", "risk@example.com"], "ops-emails": "oncall@example.com"}
 
 
@@ -84,7 +88,7 @@ def test_cloudwatch_alarms_of_this_account_may_publish_to_the_ops_topic(synthesi
     )  # fmt: skip
     assert {
         "Action": "sns:Publish",
-        "Condition": {"StringEquals": {"aws:SourceAccount": TEST_ACCOUNT}},
+        "Condition": ALARMS_OF_THIS_ACCOUNT,
         "Effect": "Allow",
         "Principal": {"Service": "cloudwatch.amazonaws.com"},
         "Resource": {"Ref": ops},
@@ -98,6 +102,8 @@ def test_cloudwatch_alarms_of_this_account_may_publish_to_the_ops_topic(synthesi
     ]
     assert grants[0]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert grants[0]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    # the key's grant to the CloudWatch service holds only for this account's alarms (no confused deputy)
+    assert grants[0]["Condition"] == ALARMS_OF_THIS_ACCOUNT
 
 
 def test_the_alerts_topic_takes_no_alarms(synthesized: Synthesized) -> None:

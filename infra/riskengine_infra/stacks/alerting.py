@@ -37,6 +37,7 @@ class AlertingStack(cdk.Stack):
                 principals=[CLOUDWATCH],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],  # in a key policy, "*" is this key
+                conditions=self._alarms_of_this_account(),
             )
         )
         self.alerts_topic = self._topic("Alerts", f"{config.prefix}-alerts", "riskengine risk alerts")
@@ -47,7 +48,7 @@ class AlertingStack(cdk.Stack):
                 principals=[CLOUDWATCH],
                 actions=["sns:Publish"],
                 resources=[self.ops_topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+                conditions=self._alarms_of_this_account(),
             )
         )
         severity = sns.SubscriptionFilter.string_filter(allowlist=list(EMAIL_SEVERITIES))
@@ -57,6 +58,21 @@ class AlertingStack(cdk.Stack):
             )
         for email in config.ops_emails:
             self.ops_topic.add_subscription(subscriptions.EmailSubscription(email))
+
+    def _alarms_of_this_account(self) -> dict[str, dict[str, str]]:
+        """The CloudWatch service acts for any account: only alarms of this account and region may use the grant
+        (the confused-deputy conditions CloudWatch sets on its SNS and KMS requests)."""
+        return {
+            "StringEquals": {"aws:SourceAccount": self.account},
+            "ArnLike": {
+                "aws:SourceArn": self.format_arn(
+                    service="cloudwatch",
+                    resource="alarm",
+                    resource_name="*",
+                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                )
+            },
+        }
 
     def _topic(self, construct_id: str, name: str, display_name: str) -> sns.Topic:
         return sns.Topic(
