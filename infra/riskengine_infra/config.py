@@ -49,7 +49,6 @@ class DeploymentConfig:
     # Network
     vpc_cidr: str = "10.40.0.0/16"
     max_azs: int = 3
-    nat_gateways: int = 1
     # Streaming
     msk_mode: MskMode = "provisioned"
     kafka_version: str = "3.8.x"
@@ -112,6 +111,9 @@ class DeploymentConfig:
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> DeploymentConfig:
         """Build from ``node.try_get_context``; keys are the field names in kebab-case (``msk-mode``)."""
+        for key, why in REMOVED_KEYS.items():
+            if get(key) is not None:
+                raise ContextError(f"context {key} is no longer read: {why}; remove it")
         defaults = cls()
         values: dict[str, Any] = {}
         for f in fields(cls):
@@ -153,6 +155,10 @@ class DeploymentConfig:
         _validate_functions_and_monitoring(self)
 
 
+# Keys earlier versions read: set, they would silently do nothing, so the synth stops instead.
+REMOVED_KEYS = {
+    "nat-gateways": "the VPC has no NAT gateway (nothing in it needs one: docs/deploy.md, Network paths)",
+}
 # Names derived from the prefix must fit the services' limits (an OpenSearch domain name has at most 28 characters).
 _PREFIX = re.compile(r"[a-z][a-z0-9-]{0,19}")
 _IAM_PRINCIPAL = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:(role|user)/\S+")

@@ -175,7 +175,9 @@ def test_every_function_is_python312_arm64_in_the_vpc_traced_on_both_layers(
     assert props["Architectures"] == ["arm64"]
     assert props["Handler"] == "handler.lambda_handler"
     assert props["TracingConfig"] == {"Mode": "Active"}
-    assert props["VpcConfig"]["SecurityGroupIds"] == [here(built, built.network.functions_sg.security_group_id)]
+    assert props["VpcConfig"]["SecurityGroupIds"] == [
+        here(built, built.network.function_groups[name].security_group_id)
+    ]
     assert len(props["VpcConfig"]["SubnetIds"]) == 3  # the private subnets, one per AZ
     assert len(props["Layers"]) == 2
     assert "LogGroup" in props["LoggingConfig"]

@@ -145,7 +145,11 @@ def test_provisioning_runs_in_the_vpc_with_sigv4_and_the_context_settings(synthe
                 }
             },
             "VpcConfig": Match.object_like(
-                {"SecurityGroupIds": [synthesized.resolve(synthesized.network.functions_sg.security_group_id)]}
+                {
+                    "SecurityGroupIds": [
+                        synthesized.resolve(synthesized.network.function_groups["provision_search"].security_group_id)
+                    ]
+                }
             ),
         },
     )

@@ -153,7 +153,9 @@ def test_the_provisioning_function_runs_in_the_vpc_over_iam(synthesized: Synthes
                 "Variables": {"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISM": "AWS_MSK_IAM"}
             },
             "VpcConfig": {
-                "SecurityGroupIds": [synthesized.resolve(network.functions_sg.security_group_id)],
+                "SecurityGroupIds": [
+                    synthesized.resolve(network.function_groups["provision_topics"].security_group_id)
+                ],
                 "SubnetIds": Match.any_value(),
             },
             "Layers": Match.any_value(),

@@ -1,9 +1,9 @@
-"""The engine's six Lambda functions: MSK triggers, the simulator's schedule, least-privilege permissions.
+"""The engine's Lambda functions: MSK triggers, the simulator's schedule, least-privilege permissions.
 
-Every function runs ``functions/<name>/handler.py`` on the two layers, in the VPC behind ``functions_sg``, with
-X-Ray tracing, its own log group, and exactly the environment variables the engine reads
-(``Settings.from_env``, ``DispatchConfig.from_env``, ``SearchConfig.from_env``; docs/configuration.md).
-"""
+Every function runs ``functions/<name>/handler.py`` on the two layers, in the VPC behind its own security
+group (``NetworkStack.function_groups``), with X-Ray tracing, its own log group, and exactly the environment
+variables the engine reads (``Settings.from_env``, ``DispatchConfig.from_env``, ``SearchConfig.from_env``;
+docs/configuration.md). ``simulate_trades`` and its schedule exist only with context ``simulator=true``."""
 
 from __future__ import annotations
 
@@ -216,7 +216,7 @@ class FunctionsStack(cdk.Stack):
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 **environment,
             },
-            **self._network.function_placement(),
+            **self._network.function_placement(name),
         )
         # A fixed role name: the search stack maps it in OpenSearch's FGAC before this stack exists.
         role = _role(function).node.default_child

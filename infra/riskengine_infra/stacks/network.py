@@ -1,20 +1,31 @@
-"""The VPC every data store and function lives in, its flow logs, endpoints and security groups.
+"""The VPC every data store and function lives in, its flow logs, the SNS endpoint and the security groups.
 
-Security groups admit only the ports in use, and only from the groups that need them:
+No path leaves the VPC: the subnets are private and isolated (no NAT gateway, no internet gateway). Nothing
+needs one. The functions call MSK, ElastiCache and OpenSearch inside the VPC and SNS through its interface
+endpoint; they sign requests (MSK IAM, ElastiCache IAM tokens, OpenSearch SigV4) locally with the credentials
+Lambda hands them, so none calls STS or Secrets Manager; their logs, metrics (EMF) and traces leave through
+Lambda itself, not their network interfaces. The MSK triggers run in provisioned mode, for which AWS Lambda's
+"Configuring your Amazon MSK cluster and Amazon VPC network for Lambda" page requires no NAT gateway and no
+endpoint: the pollers reach the brokers through the cluster's own security group and Lambda invokes the function
+itself (docs/deploy.md cites it).
 
-==============  =========================================  ============================================
-group           ingress                                    why
-==============  =========================================  ============================================
-``kafka_sg``    9098 from ``functions_sg`` and itself      MSK IAM/TLS listener; the MSK trigger's pollers
-                                                           run with the cluster's own security groups
-``cache_sg``    6379 from ``functions_sg``                 ElastiCache TLS
-``search_sg``   443 from ``functions_sg``                  OpenSearch HTTPS
-endpoints       443 from ``functions_sg`` and ``kafka_sg``  SNS, Secrets Manager, STS, CloudWatch Logs
-==============  =========================================  ============================================
+Every function has its own security group, admitted only by the stores it uses (:func:`function_reach`):
+
+===================  ==================================================  ======================================
+group                ingress                                             why
+===================  ==================================================  ======================================
+``kafka_sg``         9098 from the functions reaching Kafka, and itself  MSK IAM/TLS listener; the triggers'
+                                                                         pollers use the cluster's group
+``cache_sg``         6379 from the functions reaching the cache          ElastiCache TLS
+``search_sg``        443 from the functions reaching OpenSearch          OpenSearch HTTPS
+``endpoints_sg``     443 from the functions publishing to SNS            the SNS interface endpoint
+one per function     none                                                egress only to the groups above
+===================  ==================================================  ======================================
 """
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 import aws_cdk as cdk
@@ -24,19 +35,50 @@ from constructs import Construct
 
 from riskengine_infra.config import DeploymentConfig
 
-__all__ = ["HTTPS_PORT", "KAFKA_IAM_PORT", "REDIS_PORT", "NetworkStack", "log_group"]
+__all__ = [
+    "HTTPS_PORT",
+    "KAFKA_IAM_PORT",
+    "PRIVATE_SUBNETS",
+    "REDIS_PORT",
+    "NetworkStack",
+    "Reach",
+    "function_reach",
+    "log_group",
+]
 
 KAFKA_IAM_PORT = 9098  # MSK brokers' SASL/IAM listener (TLS)
 REDIS_PORT = 6379
 HTTPS_PORT = 443
+# Where the functions and data stores live: private subnets with no route out of the VPC.
+PRIVATE_SUBNETS = ec2.SubnetType.PRIVATE_ISOLATED
 
-# Interface endpoints the functions use from the private subnets (the rest goes through the NAT gateway).
-ENDPOINTS = {
-    "Sns": ec2.InterfaceVpcEndpointAwsService.SNS,
-    "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
-    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-}
+
+class Reach(enum.Enum):
+    """What a function opens connections to."""
+
+    KAFKA = "the MSK brokers (IAM, TLS)"
+    CACHE = "ElastiCache (TLS)"
+    SEARCH = "OpenSearch (HTTPS)"
+    SNS = "the SNS endpoint (HTTPS)"
+
+
+def function_reach(config: DeploymentConfig) -> dict[str, frozenset[Reach]]:
+    """Function folder -> what its code connects to (the handlers and the engine modules they build clients with)."""
+    kafka, cache, search, sns = Reach.KAFKA, Reach.CACHE, Reach.SEARCH, Reach.SNS
+    reach = {
+        "score_trades": {kafka, cache},
+        "dispatch_alerts": {kafka, cache, sns},  # the cache remembers what was sent (riskengine.alerting.state)
+        "index_search": {kafka, search},
+        # /trades writes to Kafka; the simulation's controls (only with the simulator) keep their state in Redis
+        "ingest_trade": {kafka, cache} if config.simulator else {kafka},
+        "report_api": {search},
+        # the custom resources: topics over Kafka's admin API, index templates and FGAC mappings over HTTPS
+        "provision_topics": {kafka},
+        "provision_search": {search},
+    }
+    if config.simulator:
+        reach["simulate_trades"] = {kafka, cache}
+    return {name: frozenset(stores) for name, stores in reach.items()}
 
 
 def log_group(scope: Construct, construct_id: str, config: DeploymentConfig) -> logs.LogGroup:
@@ -49,43 +91,49 @@ def log_group(scope: Construct, construct_id: str, config: DeploymentConfig) -> 
 
 
 class NetworkStack(cdk.Stack):
-    """``vpc`` (private subnets with egress), ``functions_sg`` and the service groups ``kafka_sg``, ``cache_sg``,
-    ``search_sg``."""
+    """``vpc`` (isolated private subnets), the store groups ``kafka_sg``, ``cache_sg``, ``search_sg``, the SNS
+    endpoint's ``endpoints_sg``, and ``function_groups`` (function folder -> its own group)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.vpc: ec2.IVpc = self._vpc(config)
-        self.functions_sg = self._group("Functions", "riskengine Lambda functions")
-        self.kafka_sg = self._group("Kafka", "MSK brokers and the pollers of the MSK trigger")
+        self.kafka_sg = self._group("Kafka", "MSK brokers and the pollers of the MSK triggers")
         self.cache_sg = self._group("Cache", "ElastiCache (Valkey/Redis OSS)")
         self.search_sg = self._group("Search", "OpenSearch Service domain")
-        self._allow(self.functions_sg, self.kafka_sg, KAFKA_IAM_PORT, "functions to the MSK brokers (IAM, TLS)")
-        self._allow(self.functions_sg, self.cache_sg, REDIS_PORT, "functions to ElastiCache (TLS)")
-        self._allow(self.functions_sg, self.search_sg, HTTPS_PORT, "functions to OpenSearch (HTTPS)")
-        # The MSK event source mapping polls with the cluster's security groups: its pollers must reach the
-        # brokers and, over HTTPS, STS (endpoint) and Lambda (NAT gateway).
+        self.endpoints_sg = self._group("Endpoints", "the SNS interface endpoint")
+        # The MSK triggers poll with the cluster's security group: its pollers must reach the brokers.
         self._allow(self.kafka_sg, self.kafka_sg, KAFKA_IAM_PORT, "MSK trigger pollers to the brokers")
-        for group in (self.functions_sg, self.kafka_sg):
-            group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS_PORT), "AWS APIs (endpoints or NAT)")
-        self.endpoints_sg = self._group("Endpoints", "interface VPC endpoints")
-        for client in (self.functions_sg, self.kafka_sg):
-            self.endpoints_sg.add_ingress_rule(client, ec2.Port.tcp(HTTPS_PORT), "HTTPS to the AWS API endpoints")
-        for name, service in ENDPOINTS.items():
-            self.vpc.add_interface_endpoint(
-                f"{name}Endpoint",
-                service=service,
-                private_dns_enabled=True,
-                open=False,  # only the groups admitted above, not the whole VPC CIDR
-                security_groups=[self.endpoints_sg],
-                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            )
+        targets = {
+            Reach.KAFKA: (self.kafka_sg, KAFKA_IAM_PORT),
+            Reach.CACHE: (self.cache_sg, REDIS_PORT),
+            Reach.SEARCH: (self.search_sg, HTTPS_PORT),
+            Reach.SNS: (self.endpoints_sg, HTTPS_PORT),
+        }
+        self.function_groups: dict[str, ec2.SecurityGroup] = {}
+        for function, reach in function_reach(config).items():
+            name = function.title().replace("_", "")
+            group = self._group(f"{name}Function", f"functions/{function}")
+            for store in sorted(reach, key=lambda r: r.name):
+                target, port = targets[store]
+                self._allow(group, target, port, f"{function} to {store.value}")
+            self.function_groups[function] = group
+        self.vpc.add_interface_endpoint(
+            "SnsEndpoint",
+            service=ec2.InterfaceVpcEndpointAwsService.SNS,
+            private_dns_enabled=True,
+            open=False,  # only the groups admitted above, not the whole VPC CIDR
+            security_groups=[self.endpoints_sg],
+            subnets=ec2.SubnetSelection(subnet_type=PRIVATE_SUBNETS),
+        )
 
-    def function_placement(self) -> dict[str, Any]:
-        """Keyword arguments that put a ``lambda_.Function`` in the private subnets with ``functions_sg``."""
+    def function_placement(self, function: str) -> dict[str, Any]:
+        """Keyword arguments that put ``functions/<function>`` in the private subnets behind its own group."""
+        if function not in self.function_groups:
+            raise KeyError(f"{function!r} has no security group: add what it reaches to network.function_reach")
         return {
             "vpc": self.vpc,
-            "vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            "security_groups": [self.functions_sg],
+            "vpc_subnets": ec2.SubnetSelection(subnet_type=PRIVATE_SUBNETS),
+            "security_groups": [self.function_groups[function]],
         }
 
     def _vpc(self, config: DeploymentConfig) -> ec2.Vpc:
@@ -95,10 +143,12 @@ class NetworkStack(cdk.Stack):
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(config.vpc_cidr),
             max_azs=config.max_azs,
-            nat_gateways=config.nat_gateways,
+            nat_gateways=0,
             subnet_configuration=[
-                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
-                ec2.SubnetConfiguration(name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=20),
+                # Not created (no NAT gateway needs it), but its address space stays reserved: the private
+                # subnets keep the CIDRs (and so the identities) they had in deployments that had one.
+                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24, reserved=True),
+                ec2.SubnetConfiguration(name="private", subnet_type=PRIVATE_SUBNETS, cidr_mask=20),
             ],
             flow_logs={
                 "all": ec2.FlowLogOptions(

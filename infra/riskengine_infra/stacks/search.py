@@ -1,6 +1,6 @@
 """The OpenSearch Service domain of the compliance record, and its provisioning custom resource.
 
-The domain lives in the private subnets behind ``search_sg`` (443 from ``functions_sg``), spread over two or
+The domain lives in the private subnets behind ``search_sg`` (443 from its clients' groups), spread over two or
 three AZs, with dedicated master nodes, encryption at rest and node to node, HTTPS only (TLS 1.2 with forward
 secrecy) and fine-grained access control (FGAC) whose master user is an IAM role. Requests are signed (SigV4):
 the access policy admits principals of this account on this domain, so a caller needs both an IAM grant
@@ -23,7 +23,7 @@ from constructs import Construct
 from riskengine_infra import nag
 from riskengine_infra.bundling import FUNCTIONS_DIR
 from riskengine_infra.config import ContextError, DeploymentConfig
-from riskengine_infra.stacks.network import NetworkStack, log_group
+from riskengine_infra.stacks.network import PRIVATE_SUBNETS, NetworkStack, log_group
 
 if TYPE_CHECKING:
     from riskengine_infra.stacks.layers import LayersStack
@@ -119,7 +119,7 @@ class SearchStack(cdk.Stack):
 
     def _subnets(self, config: DeploymentConfig, network: NetworkStack) -> list[ec2.ISubnet]:
         """One private subnet per AZ used: three when the VPC has them, else two (OpenSearch's choices)."""
-        private = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, one_per_az=True).subnets
+        private = network.vpc.select_subnets(subnet_type=PRIVATE_SUBNETS, one_per_az=True).subnets
         subnets = private[:3]
         if len(subnets) < 2:
             raise ContextError("the search domain needs private subnets in at least two AZs (context max-azs >= 2)")
@@ -183,7 +183,7 @@ class SearchStack(cdk.Stack):
             domain,
             "OS3",
             "a VPC-only domain has no public address to allowlist: the network path is search_sg (HTTPS from "
-            "functions_sg only), and every request must be SigV4-signed by an IAM principal FGAC maps",
+            "its clients' groups only), and every request must be SigV4-signed by an IAM principal FGAC maps",
         )
 
     def _provisioning_function(
@@ -206,7 +206,7 @@ class SearchStack(cdk.Stack):
             memory_size=512,
             environment={"OPENSEARCH_AUTH": "sigv4", "POWERTOOLS_TRACE_DISABLED": "true"},
             log_group=log_group(self, "ProvisionSearchLogs", config),
-            **network.function_placement(),
+            **network.function_placement("provision_search"),
         )
         nag.acknowledge_vpc_function(function)
         return function

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -20,7 +19,7 @@ from constructs import Construct
 
 from riskengine_infra import nag
 from riskengine_infra.config import DeploymentConfig
-from riskengine_infra.stacks.network import REDIS_PORT, NetworkStack
+from riskengine_infra.stacks.network import PRIVATE_SUBNETS, REDIS_PORT, NetworkStack
 
 __all__ = ["StateStack"]
 
@@ -40,7 +39,7 @@ class StateStack(cdk.Stack):
         self.redis_cluster = True  # both modes speak cluster mode: keys are routed by hash slot
         self.redis_secret: secretsmanager.ISecret | None = None
         self._key = kms.Key(self, "CacheKey", enable_key_rotation=True, description="riskengine: ElastiCache data")
-        subnet_ids = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids
+        subnet_ids = network.vpc.select_subnets(subnet_type=PRIVATE_SUBNETS).subnet_ids
         if config.cache_mode == "serverless":
             host, port = self._serverless(config, network, subnet_ids)
         else:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -22,7 +21,7 @@ from constructs import Construct
 from riskengine_infra import nag
 from riskengine_infra.bundling import FUNCTIONS_DIR
 from riskengine_infra.config import DeploymentConfig
-from riskengine_infra.stacks.network import NetworkStack, log_group
+from riskengine_infra.stacks.network import PRIVATE_SUBNETS, NetworkStack, log_group
 from riskengine_infra.topics import Topics
 
 if TYPE_CHECKING:
@@ -92,7 +91,7 @@ class StreamingStack(cdk.Stack):
         )
 
     def _provisioned_cluster(self, config: DeploymentConfig, network: NetworkStack) -> str:
-        subnets = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        subnets = network.vpc.select_subnets(subnet_type=PRIVATE_SUBNETS)
         key = kms.Key(self, "DataKey", enable_key_rotation=True, description="riskengine: MSK broker volumes")
         broker_logs = log_group(self, "BrokerLogs", config)
         cluster = msk.CfnCluster(
@@ -130,7 +129,7 @@ class StreamingStack(cdk.Stack):
 
     def _serverless_cluster(self, network: NetworkStack) -> str:
         """MSK Serverless: always TLS, always encrypted at rest (AWS-owned key), IAM the only authentication."""
-        subnets = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        subnets = network.vpc.select_subnets(subnet_type=PRIVATE_SUBNETS)
         cluster = msk.CfnServerlessCluster(
             self,
             "Cluster",
@@ -185,7 +184,7 @@ class StreamingStack(cdk.Stack):
                 "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray for a deployment step
             },
             log_group=log_group(self, "ProvisionTopicsLogs", config),
-            **network.function_placement(),
+            **network.function_placement("provision_topics"),
         )
         self._grant_topic_admin(function)
         nag.acknowledge_vpc_function(function)
