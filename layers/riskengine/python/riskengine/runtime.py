@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import gc
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 import redis
 from kafka import KafkaProducer
@@ -17,20 +19,68 @@ from redis.cluster import RedisCluster
 from riskengine.codec import AvroCodec, registry_from_env
 from riskengine.detectors import load_rules
 from riskengine.engine import RiskEngine, window_specs
+from riskengine.errors import ConfigurationError
 from riskengine.pipeline import BatchProcessor
 from riskengine.scoring import ScoringConfig
-from riskengine.settings import Settings
+from riskengine.settings import RedisIamAuth, Settings
 from riskengine.sinks import DiscardSink, JsonlSink, KafkaSink, Sink
 from riskengine.windows.store import RedisWindowStore
 
 # A stuck connection must fail the batch (so the trigger retries it), not hang the function.
 REDIS_TIMEOUTS = {"socket_timeout": 10.0, "socket_connect_timeout": 5.0}
+# ElastiCache accepts an IAM token for 15 minutes after signing (AUTH with an older one fails).
+IAM_TOKEN_LIFETIME_S = 900
 
 
 def redis_client(settings: Settings) -> redis.Redis | RedisCluster:
+    options: dict[str, Any] = dict(REDIS_TIMEOUTS)
+    if settings.redis_iam is not None:
+        options["credential_provider"] = ElastiCacheIamCredentials(settings.redis_iam)
     if settings.redis_cluster:
-        return RedisCluster.from_url(settings.redis_url, **REDIS_TIMEOUTS)
-    return redis.Redis.from_url(settings.redis_url, health_check_interval=30, **REDIS_TIMEOUTS)
+        return RedisCluster.from_url(settings.redis_url, **options)
+    return redis.Redis.from_url(settings.redis_url, health_check_interval=30, **options)
+
+
+class ElastiCacheIamCredentials(redis.CredentialProvider):
+    """The ``AUTH user token`` of every new connection: a fresh IAM token for the ElastiCache user.
+
+    redis-py asks on each connect (cluster clients: each node's), so a connection opened after the previous
+    token expired, or after ElastiCache closed an IAM-authenticated connection at its 12-hour limit, gets a
+    valid one. Signing is local (no AWS call): the function's role credentials, refreshed by botocore.
+    """
+
+    def __init__(self, auth: RedisIamAuth, credentials: Any = None) -> None:
+        self._auth = auth
+        self._credentials = credentials
+
+    def get_credentials(self) -> tuple[str, str]:
+        return self._auth.user, iam_auth_token(self._auth, self._aws_credentials().get_frozen_credentials())
+
+    def _aws_credentials(self) -> Any:
+        if self._credentials is None:
+            import boto3  # the Lambda runtime provides it; local runs without REDIS_AUTH=iam never get here
+
+            self._credentials = boto3.Session().get_credentials()
+            if self._credentials is None:
+                raise ConfigurationError("REDIS_AUTH=iam but no AWS credentials were found")
+        return self._credentials
+
+
+def iam_auth_token(auth: RedisIamAuth, credentials: Any) -> str:
+    """ElastiCache's IAM authentication token: a SigV4-presigned ``GET http://{cache}/?Action=connect&User={user}``
+    (``&ResourceType=ServerlessCache`` for a serverless cache), valid 15 minutes, without its scheme.
+
+    ``credentials`` has ``access_key``, ``secret_key`` and ``token`` (botocore's frozen credentials).
+    """
+    from botocore.auth import SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+
+    query = {"Action": "connect", "User": auth.user}
+    if auth.serverless:
+        query["ResourceType"] = "ServerlessCache"
+    request = AWSRequest(method="GET", url=f"http://{auth.cache_name}/?{urlencode(query)}")
+    SigV4QueryAuth(credentials, "elasticache", auth.region, expires=IAM_TOKEN_LIFETIME_S).add_auth(request)
+    return request.url.removeprefix("http://")
 
 
 def build_engine(

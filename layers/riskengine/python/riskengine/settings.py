@@ -44,9 +44,24 @@ class KafkaSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RedisIamAuth:
+    """ElastiCache IAM authentication (``REDIS_AUTH=iam``): connect as the IAM-enabled ElastiCache ``user`` with
+    short-lived tokens signed by the function's role, so no password exists anywhere.
+
+    ``cache_name`` is the serverless cache's name or the replication group's id, ``serverless`` says which.
+    """
+
+    user: str
+    cache_name: str
+    region: str
+    serverless: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_cluster: bool = False
+    redis_iam: RedisIamAuth | None = None  # None: REDIS_URL says everything (local runs, LocalStack)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     topics: Topics = field(default_factory=Topics)
     # How far behind its window's watermark a trade may arrive and still be placed: user windows
@@ -85,6 +100,7 @@ class Settings:
         return cls(
             redis_url=env.get("REDIS_URL", defaults.redis_url),
             redis_cluster=_flag(env, "REDIS_CLUSTER"),
+            redis_iam=_redis_iam(env),
             kafka=KafkaSettings(
                 bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrap_servers),
                 security_protocol=env.get("KAFKA_SECURITY_PROTOCOL", kafka.security_protocol),
@@ -112,6 +128,23 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if value not in {"true", "false", "1", "0", "yes", "no"}:
         raise ConfigurationError(f"{name} must be true or false, got {value!r}")
     return value in {"true", "1", "yes"}
+
+
+def _redis_iam(env: Mapping[str, str]) -> RedisIamAuth | None:
+    auth = env.get("REDIS_AUTH", "none").strip().lower()
+    if auth == "none":
+        return None
+    if auth != "iam":
+        raise ConfigurationError(f"REDIS_AUTH must be none or iam, got {auth!r}")
+    missing = [name for name in ("REDIS_USER", "REDIS_CACHE_NAME", "AWS_REGION") if not env.get(name)]
+    if missing:
+        raise ConfigurationError(f"REDIS_AUTH=iam needs {' and '.join(missing)} set")
+    return RedisIamAuth(
+        user=env["REDIS_USER"],
+        cache_name=env["REDIS_CACHE_NAME"],
+        region=env["AWS_REGION"],
+        serverless=_flag(env, "REDIS_CACHE_SERVERLESS"),
+    )
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
