@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
+from infra_testing import TEST_ACCOUNT, TEST_REGION
 from standins import Deployment, deployment
 
 from riskengine_infra.config import ContextError, DeploymentConfig
@@ -73,7 +74,14 @@ def expected_environment(d: Deployment, name: str) -> dict[str, Any]:
         "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
         "KAFKA_SASL_MECHANISM": "AWS_MSK_IAM",
     }
-    redis = {"REDIS_URL": here(d, d.state.redis_url), "REDIS_CLUSTER": "true"}
+    redis = {
+        "REDIS_URL": here(d, d.state.redis_url),
+        "REDIS_CLUSTER": "true",
+        "REDIS_AUTH": "iam",
+        "REDIS_USER": "riskengine-engine",
+        "REDIS_CACHE_NAME": "riskengine-cache",
+        "REDIS_CACHE_SERVERLESS": "true" if d.config.cache_mode == "serverless" else "false",
+    }
     search = {
         "OPENSEARCH_URL": here(d, f"https://{d.search.domain.domain_endpoint}"),
         "OPENSEARCH_AUTH": "sigv4",
@@ -298,6 +306,7 @@ def test_the_simulator_ticks_every_minute(simulator: tuple[Deployment, Template]
     for name in ("simulate_trades", "ingest_trade"):
         variables = function_resource(template, name)[1]["Properties"]["Environment"]["Variables"]
         assert variables == expected_environment(d, name), name
+        assert list(grants(template, name, "elasticache:")) == ["elasticache:Connect"], name  # simulation state
     simulate = function_resource(template, "simulate_trades")[0]
     template.has_resource_properties(
         "AWS::Events::Rule",
@@ -397,11 +406,27 @@ def test_architecture_trigger_and_log_settings_follow_the_context() -> None:
     assert {g["Properties"]["RetentionInDays"] for g in template.find_resources("AWS::Logs::LogGroup").values()} == {90}
 
 
-def test_with_a_replication_group_the_auth_token_reaches_redis_url_at_deploy_time() -> None:
-    d = deployment({"cache-mode": "replication-group"})
+# Functions that connect to the cache: they get elasticache:Connect on it as the engine's IAM user, no others do.
+CACHE_USERS = ("score_trades", "dispatch_alerts")
+
+
+@pytest.mark.parametrize("cache_mode", ["serverless", "replication-group"])
+def test_no_function_environment_holds_a_secret_and_cache_users_may_connect_as_the_iam_user(cache_mode: str) -> None:
+    d = deployment({"cache-mode": cache_mode})
     template = Template.from_stack(d.functions)
-    variables = function_resource(template, "score_trades")[1]["Properties"]["Environment"]["Variables"]
-    assert "{{resolve:secretsmanager:" in json.dumps(variables["REDIS_URL"])
+    for name in FUNCTIONS:
+        variables = function_resource(template, name)[1]["Properties"]["Environment"]["Variables"]
+        dumped_variables = json.dumps(variables)
+        assert "resolve:secretsmanager" not in dumped_variables, name
+        assert "resolve:ssm-secure" not in dumped_variables, name
+        assert not re.search(r"(PASSWORD|TOKEN|SECRET)", " ".join(variables)), name
+        if "REDIS_URL" in variables:  # rediss://HOST:PORT, no user or password part
+            assert variables["REDIS_URL"] == here(d, d.state.redis_url), name
+            assert "@" not in json.dumps(variables["REDIS_URL"]), name
+        user_arn = f"arn:aws:elasticache:{TEST_REGION}:{TEST_ACCOUNT}:user:riskengine-engine"
+        expected = [*dumped(d, [d.state.cache_arn]), json.dumps(user_arn)]
+        connect = grants(template, name, "elasticache:")
+        assert connect == ({"elasticache:Connect": sorted(expected)} if name in CACHE_USERS else {}), name
     assert d.findings(d.functions) == []
 
 

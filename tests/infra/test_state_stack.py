@@ -1,4 +1,4 @@
-"""StateStack: ElastiCache serverless or a cluster-mode replication group, TLS, KMS, and the AUTH token secret."""
+"""StateStack: ElastiCache serverless or a cluster-mode replication group, TLS, KMS, and IAM authentication (RBAC)."""
 
 from __future__ import annotations
 
@@ -63,6 +63,7 @@ def test_the_serverless_cache_is_valkey_in_the_private_subnets_with_its_key(synt
             "KmsKeyId": {"Ref": synthesized.key()},
             "SecurityGroupIds": [stack.resolve(synthesized.network.cache_sg.security_group_id)],
             "SubnetIds": Match.any_value(),
+            "UserGroupId": {"Ref": users(synthesized)},
         },
     )
     assert stack.resolve(stack.redis_url) == {
@@ -77,16 +78,12 @@ def test_the_serverless_cache_is_valkey_in_the_private_subnets_with_its_key(synt
         ]
     }
     assert stack.resolve(stack.cache_arn) == {"Fn::GetAtt": ["Cache", "ARN"]}
-    assert stack.redis_secret is None
-    assert stack.authenticated_redis_url() == stack.redis_url
-    synthesized.template.resource_count_is("AWS::SecretsManager::Secret", 0)
 
 
 def test_the_replication_group_is_cluster_mode_multi_az_encrypted_and_authenticated(synthesized: Synthesized) -> None:
     if synthesized.config.cache_mode != "replication-group":
         synthesized.template.resource_count_is("AWS::ElastiCache::ReplicationGroup", 0)
         return
-    (secret_id,) = synthesized.template.find_resources("AWS::SecretsManager::Secret")
     synthesized.template.has_resource_properties(
         "AWS::ElastiCache::ReplicationGroup",
         {
@@ -102,23 +99,59 @@ def test_the_replication_group_is_cluster_mode_multi_az_encrypted_and_authentica
             "KmsKeyId": {"Ref": synthesized.key()},
             "TransitEncryptionEnabled": True,
             "TransitEncryptionMode": "required",
-            "AuthToken": {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]]},
+            "UserGroupIds": [{"Ref": users(synthesized)}],
             "SecurityGroupIds": [synthesized.stack.resolve(synthesized.network.cache_sg.security_group_id)],
         },
     )
-    synthesized.template.has_resource_properties(
-        "AWS::SecretsManager::Secret",
-        {
-            "GenerateSecretString": {"ExcludePunctuation": True, "PasswordLength": 64},
-            "KmsKeyId": {"Fn::GetAtt": [synthesized.key(), "Arn"]},
-        },
-    )
+    group = synthesized.template.find_resources("AWS::ElastiCache::ReplicationGroup")["Cache"]["Properties"]
+    assert "AuthToken" not in group
     stack = synthesized.stack
-    assert stack.redis_secret is not None
-    url = stack.resolve(stack.authenticated_redis_url())
-    assert url["Fn::Join"][1][:3] == ["rediss://:{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}@"]
     assert stack.resolve(stack.redis_url)["Fn::Join"][1][1] == {
         "Fn::GetAtt": ["Cache", "ConfigurationEndPoint.Address"]
+    }
+
+
+def users(synthesized: Synthesized) -> str:
+    (group_id,) = synthesized.template.find_resources("AWS::ElastiCache::UserGroup")
+    return group_id
+
+
+def test_the_user_group_holds_the_iam_engine_user_and_a_disabled_default_user(synthesized: Synthesized) -> None:
+    engine = synthesized.config.cache_engine
+    template = synthesized.template
+    template.resource_count_is("AWS::ElastiCache::User", 2)
+    template.has_resource_properties(
+        "AWS::ElastiCache::User",
+        {
+            "Engine": engine,
+            "UserId": "riskengine-engine",
+            "UserName": "riskengine-engine",  # IAM authentication needs the ID and the name identical
+            "AccessString": "on ~* +@all",
+            "AuthenticationMode": {"Type": "iam"},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ElastiCache::User",
+        {"Engine": engine, "UserId": "riskengine-default", "UserName": "default", "AccessString": "off -@all"},
+    )
+    template.has_resource_properties(
+        "AWS::ElastiCache::UserGroup",
+        {"Engine": engine, "UserGroupId": "riskengine-users", "UserIds": ["riskengine-engine", "riskengine-default"]},
+    )
+    # No password, token or secret anywhere: IAM signs a fresh token per connection.
+    template.resource_count_is("AWS::SecretsManager::Secret", 0)
+    assert not [u for u in template.find_resources("AWS::ElastiCache::User").values() if "Passwords" in u["Properties"]]
+
+
+def test_the_client_environment_names_the_iam_user_and_the_cache(synthesized: Synthesized) -> None:
+    stack = synthesized.stack
+    assert stack.client_environment() == {
+        "REDIS_URL": stack.redis_url,
+        "REDIS_CLUSTER": "true",
+        "REDIS_AUTH": "iam",
+        "REDIS_USER": "riskengine-engine",
+        "REDIS_CACHE_NAME": "riskengine-cache",
+        "REDIS_CACHE_SERVERLESS": "true" if synthesized.config.cache_mode == "serverless" else "false",
     }
 
 

@@ -21,7 +21,7 @@ from constructs import Construct
 from riskengine_infra import nag
 from riskengine_infra.bundling import FUNCTIONS_DIR
 from riskengine_infra.config import DeploymentConfig, FunctionSizing
-from riskengine_infra.stacks.network import log_group
+from riskengine_infra.stacks.network import Reach, function_reach, log_group
 from riskengine_infra.stacks.streaming import SASL_MECHANISM, SECURITY_PROTOCOL
 
 if TYPE_CHECKING:
@@ -81,18 +81,14 @@ class FunctionsStack(cdk.Stack):
             "KAFKA_SECURITY_PROTOCOL": SECURITY_PROTOCOL,
             "KAFKA_SASL_MECHANISM": SASL_MECHANISM,  # signed with the function's role: no Kafka secret
         }
-        # With a replication group the AUTH token rides in REDIS_URL (a dynamic reference resolved at deploy time):
-        # the engine reads no secret itself.
-        self._redis_env = {
-            "REDIS_URL": state.authenticated_redis_url(),
-            "REDIS_CLUSTER": "true" if state.redis_cluster else "false",
-        }
+        self._state = state
+        # What each function connects to decides its security group, and here its cache settings and grant.
+        self._reach = function_reach(config)
         self._search_env = {
             "OPENSEARCH_URL": f"https://{search.domain.domain_endpoint}",
             "OPENSEARCH_AUTH": "sigv4",
             "OPENSEARCH_SERVICE": "es",
         }
-        self._intake_env = {**self._kafka_env, **self._redis_env, "TRADES_TOPIC": streaming.topics.trades}
         self._scoring()
         self._consumers(alerting, search)
         self._producers_and_apis(search)
@@ -107,7 +103,6 @@ class FunctionsStack(cdk.Stack):
             "Scores every trade of crypto-trades, detects market abuse, writes analysed trades and alerts",
             {
                 **self._kafka_env,
-                **self._redis_env,
                 "TRADES_TOPIC": topics.trades,
                 "ANALYZED_TOPIC": topics.analyzed,
                 "ALERTS_TOPIC": topics.alerts,
@@ -128,7 +123,6 @@ class FunctionsStack(cdk.Stack):
             "Publishes every RiskAlert of risk-alerts to the alerts SNS topic",
             {
                 **self._kafka_env,
-                **self._redis_env,
                 "ALERTS_TOPIC_ARN": alerting.alerts_topic.topic_arn,
                 "DASHBOARD_URL": self._config.dashboard_url,
                 "ALERTS_DEAD_LETTER_TOPIC": topics.alerts_dlq,
@@ -168,8 +162,7 @@ class FunctionsStack(cdk.Stack):
 
     def _producers_and_apis(self, search: SearchStack) -> None:
         trades, config = self._streaming.topics.trades, self._config
-        # Without the simulator the intake API serves /trades only, which needs Kafka and no Redis.
-        intake = self._intake_env if config.simulator else {**self._kafka_env, "TRADES_TOPIC": trades}
+        intake = {**self._kafka_env, "TRADES_TOPIC": trades}
         self._function("ingest_trade", config.api, "Trade intake API (and the simulation's controls)", intake)
         self._kafka("ingest_trade", writes=[trades])
         report = self._function("report_api", config.api, "Reporting API over OpenSearch", self._search_env)
@@ -195,6 +188,9 @@ class FunctionsStack(cdk.Stack):
         self, name: str, sizing: FunctionSizing, description: str, environment: dict[str, str]
     ) -> lambda_.Function:
         service, construct_id = service_name(name), name.title().replace("_", "")
+        cache = Reach.CACHE in self._reach[name]
+        if cache:  # connection settings only: the function signs its own IAM token, no secret is passed
+            environment = {**environment, **self._state.client_environment()}
         function = lambda_.Function(
             self,
             construct_id,
@@ -228,6 +224,8 @@ class FunctionsStack(cdk.Stack):
             "IAM5[Resource::*]",
             "active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permission",
         )
+        if cache:
+            self._state.grant_connect(function)
         self.functions[name] = function
         return function
 
