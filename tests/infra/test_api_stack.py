@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
+from jsonschema import Draft4Validator
 from standins import ENV, Deployment, deployment
 
-from riskengine_infra.stacks.api import ROUTES, ApiStack
+from riskengine_infra.openapi import draft4, operations
+from riskengine_infra.stacks.api import ApiStack
 
 # The cognito variant also moves the other API settings off their defaults.
 CONTEXTS = {
@@ -61,7 +63,19 @@ def test_every_route_reaches_the_function_that_owns_it(built: tuple[Deployment, 
         owners = [name for name in ("ingest_trade", "report_api") if _function_ref(d, api, name) in uri]
         assert props["Integration"]["Type"] == "AWS_PROXY"
         routed.add((by_path[props["ResourceId"]["Ref"]], props["HttpMethod"], *owners))
-    assert routed == set(ROUTES)
+    assert routed == EXPECTED_ROUTES
+
+
+# The default deployment's methods (no simulator), as the handlers declare them.
+EXPECTED_ROUTES = {
+    ("/trades", "POST", "ingest_trade"),
+    ("/docs/ingest", "GET", "ingest_trade"),
+    ("/users/{userId}/risk", "GET", "report_api"),
+    ("/alerts/{alertId}/acknowledge", "POST", "report_api"),
+    ("/alerts", "GET", "report_api"),
+    ("/reports/compliance", "GET", "report_api"),
+    ("/docs/reports", "GET", "report_api"),
+}
 
 
 def _function_ref(d: Deployment, api: ApiStack, name: str) -> str:
@@ -110,11 +124,117 @@ def test_every_method_validates_body_and_parameters(built: tuple[Deployment, Api
         "AWS::ApiGateway::RequestValidator",
         {"Properties": {"ValidateRequestBody": True, "ValidateRequestParameters": True}},
     )
-    by_path = paths(template)
     for props in methods(template).values():
         assert props["RequestValidatorId"] == {"Ref": validator_id}
-        if by_path[props["ResourceId"]["Ref"]].endswith("{proxy+}"):
-            assert props["RequestParameters"] == {"method.request.path.proxy": True}
+
+
+def _method(template: Template, path: str, http_method: str) -> dict[str, Any]:
+    by_path = paths(template)
+    (props,) = (
+        p
+        for p in methods(template).values()
+        if by_path[p["ResourceId"]["Ref"]] == path and p["HttpMethod"] == http_method
+    )
+    return props
+
+
+def test_required_parameters_are_declared_as_the_handlers_document_them(
+    built: tuple[Deployment, ApiStack, Template],
+) -> None:
+    _, _, template = built
+    compliance = _method(template, "/reports/compliance", "GET")["RequestParameters"]
+    assert compliance["method.request.querystring.from"] is True
+    assert compliance["method.request.querystring.to"] is True
+    assert compliance["method.request.querystring.top"] is False
+    assert _method(template, "/users/{userId}/risk", "GET")["RequestParameters"]["method.request.path.userId"] is True
+    acknowledge = _method(template, "/alerts/{alertId}/acknowledge", "POST")["RequestParameters"]
+    assert acknowledge == {"method.request.path.alertId": True}
+
+
+def _model(template: Template, path: str, http_method: str) -> dict[str, Any]:
+    reference = _method(template, path, http_method)["RequestModels"]["application/json"]
+    models = template.find_resources("AWS::ApiGateway::Model")
+    (model,) = (m["Properties"] for logical_id, m in models.items() if reference == {"Ref": logical_id})
+    assert model["ContentType"] == "application/json"
+    assert model["Schema"]["$schema"] == "http://json-schema.org/draft-04/schema#"
+    return model["Schema"]
+
+
+TRADE = {
+    "userId": "u-1",
+    "customerId": "c-1",
+    "symbol": "BTC/USDT",
+    "side": "BUY",
+    "orderType": "MARKET",
+    "quantity": 0.5,
+    "price": 65000.0,
+    "exchange": "BINANCE",
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        (TRADE, True),
+        ([TRADE, TRADE], True),
+        (TRADE | {"quantity": 0}, False),  # exclusiveMinimum 0, rewritten for draft 4
+        (TRADE | {"side": "HOLD"}, False),
+        (TRADE | {"symbol": "btcusdt"}, False),
+        (TRADE | {"unknown": 1}, False),  # unknown fields are refused
+        ({k: v for k, v in TRADE.items() if k != "userId"}, False),
+        ([], False),  # 1..500 trades
+        ("not a trade", False),
+    ],
+)
+def test_the_trades_model_refuses_bad_bodies_before_the_function(
+    built: tuple[Deployment, ApiStack, Template], body: Any, valid: bool
+) -> None:
+    _, _, template = built
+    schema = _model(template, "/trades", "POST")
+    Draft4Validator.check_schema(schema)
+    assert Draft4Validator(schema).is_valid(body) is valid
+
+
+def test_the_acknowledge_model_needs_who_acknowledges(built: tuple[Deployment, ApiStack, Template]) -> None:
+    _, _, template = built
+    validator = Draft4Validator(_model(template, "/alerts/{alertId}/acknowledge", "POST"))
+    assert validator.is_valid({"acknowledgedBy": "officer@example.com", "note": None})
+    assert not validator.is_valid({"note": "done"})
+    assert not validator.is_valid({"acknowledgedBy": ""})
+
+
+def test_the_models_are_the_openapi_documents_schemas_and_only_required_bodies_get_one() -> None:
+    with_body = {(o.path, o.method) for o in operations() if o.body is not None}
+    assert with_body == {("/trades", "POST"), ("/alerts/{alertId}/acknowledge", "POST")}  # /simulation/start: optional
+    schemas = {"A": {"type": "object", "properties": {"n": {"type": "integer", "exclusiveMinimum": 0, "title": "N"}}}}
+    assert draft4({"$ref": "#/components/schemas/A"}, schemas) == {
+        "type": "object",
+        "properties": {"n": {"type": "integer", "minimum": 0, "exclusiveMinimum": True}},
+    }
+    with pytest.raises(ValueError, match="recursive schema A"):
+        draft4({"$ref": "#/components/schemas/A"}, {"A": {"items": {"$ref": "#/components/schemas/A"}}})
+
+
+def test_validation_errors_answer_json_with_the_reason(built: tuple[Deployment, ApiStack, Template]) -> None:
+    _, _, template = built
+    for response_type in ("BAD_REQUEST_BODY", "BAD_REQUEST_PARAMETERS"):
+        template.has_resource_properties(
+            "AWS::ApiGateway::GatewayResponse",
+            {
+                "ResponseType": response_type,
+                "ResponseTemplates": {"application/json": '{"message": "$context.error.validationErrorString"}'},
+            },
+        )
+
+
+def test_the_simulation_routes_exist_only_with_the_simulator() -> None:
+    d = deployment({"simulator": True})
+    api = ApiStack(d.app, "riskengine-api", config=d.config, functions=d.functions, env=ENV)
+    template = Template.from_stack(api)
+    routed = {(paths(template)[p["ResourceId"]["Ref"]], p["HttpMethod"]) for p in methods(template).values()}
+    simulation = {("/simulation/start", "POST"), ("/simulation/stop", "POST"), ("/simulation/stats", "GET")}
+    assert simulation <= routed
+    assert {(path, method) for path, method, _ in EXPECTED_ROUTES} | simulation == routed
 
 
 def test_the_stage_throttles_logs_and_traces(built: tuple[Deployment, ApiStack, Template]) -> None:

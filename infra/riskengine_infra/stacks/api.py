@@ -1,13 +1,16 @@
 """The REST API in front of ``ingest_trade`` and ``report_api`` (Lambda proxy integrations, docs/api.md).
 
 One regional API, stage ``v1``: every method authorized (context ``api-auth``: SigV4 with ``iam``, a Cognito
-user pool's tokens with ``cognito``), a request validator on every method, stage-wide throttling, JSON access
-logs, execution logs for errors, X-Ray tracing. The handlers route and validate the requests themselves
-(Powertools), so the API only forwards paths to the function that owns them.
+user pool's tokens with ``cognito``), stage-wide throttling, JSON access logs, execution logs for errors, X-Ray
+tracing. The methods are the operations of the handlers' own OpenAPI documents (``riskengine_infra.openapi``):
+each declares its required parameters and, for a required JSON body, a model, so the request validator
+refuses a bad request before a function runs (the handlers validate again, with their detailed errors).
+The simulation's routes exist only with context ``simulator=true``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
@@ -18,26 +21,18 @@ from constructs import Construct
 
 from riskengine_infra import nag
 from riskengine_infra.config import DeploymentConfig
+from riskengine_infra.openapi import Operation, operations
 from riskengine_infra.stacks.network import log_group
 
 if TYPE_CHECKING:
     from riskengine_infra.stacks.functions import FunctionsStack
 
-__all__ = ["ROUTES", "STAGE", "ApiStack"]
+__all__ = ["STAGE", "ApiStack"]
 
 STAGE = "v1"
-# (path, HTTP method, function folder): ANY on what the handler routes itself, GET on its Swagger UI.
-ROUTES = (
-    ("/trades", "ANY", "ingest_trade"),
-    ("/simulation/{proxy+}", "ANY", "ingest_trade"),
-    ("/docs/ingest", "GET", "ingest_trade"),
-    ("/alerts", "ANY", "report_api"),
-    ("/alerts/{proxy+}", "ANY", "report_api"),
-    ("/users/{proxy+}", "ANY", "report_api"),
-    ("/reports/{proxy+}", "ANY", "report_api"),
-    ("/docs/reports", "GET", "report_api"),
-)
 SIMULATION = "/simulation/"
+# What the validator answers (API Gateway's own 400s): JSON with the handlers' "message" key and the reason.
+VALIDATION_ERROR = '{"message": "$context.error.validationErrorString"}'
 PUSH_TO_CLOUDWATCH = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 
@@ -64,10 +59,16 @@ class ApiStack(cdk.Stack):
             validate_request_parameters=True,
         )
         self._method_options = self._authorization(config)
-        for path, method, function in ROUTES:
-            if path.startswith(SIMULATION) and not config.simulator:
+        for operation in operations():
+            if operation.path.startswith(SIMULATION) and not config.simulator:
                 continue  # no simulator deployed (context simulator): its controls are not on the API
-            self._route(path, method, functions.functions[function])
+            self._route(operation, functions.functions[operation.function])
+        for response in (apigw.ResponseType.BAD_REQUEST_BODY, apigw.ResponseType.BAD_REQUEST_PARAMETERS):
+            self.api.add_gateway_response(
+                f"{response.response_type.title().replace('_', '')}Response",
+                type=response,
+                templates={"application/json": VALIDATION_ERROR},
+            )
         self._acknowledge(config)
 
     def _rest_api(self, config: DeploymentConfig) -> apigw.RestApi:
@@ -132,14 +133,26 @@ class ApiStack(cdk.Stack):
         authorizer = apigw.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[self.user_pool])
         return {"authorization_type": apigw.AuthorizationType.COGNITO, "authorizer": authorizer}
 
-    def _route(self, path: str, method: str, function: lambda_.IFunction) -> None:
-        resource = self.api.root.resource_for_path(path)
-        parameters = {"method.request.path.proxy": True} if path.endswith("{proxy+}") else None
-        resource.add_method(
-            method,
+    def _route(self, operation: Operation, function: lambda_.IFunction) -> None:
+        models = None
+        if operation.body is not None:
+            # A CfnModel takes the schema as plain JSON (apigw.JsonSchema would need it rebuilt field by field).
+            name = re.sub(r"[^A-Za-z0-9]", "", f"{operation.method.title()}{operation.path.title()}")
+            model = apigw.CfnModel(
+                self,
+                f"{name}Model",
+                rest_api_id=self.api.rest_api_id,
+                content_type="application/json",
+                name=name,
+                schema=operation.body,
+            )
+            models = {"application/json": apigw.Model.from_model_name(self, f"{name}ModelRef", model.ref)}
+        self.api.root.resource_for_path(operation.path).add_method(
+            operation.method,
             apigw.LambdaIntegration(function),
             request_validator=self._validator,
-            request_parameters=parameters,
+            request_parameters=operation.parameters or None,
+            request_models=models,
             **self._method_options,
         )
 
