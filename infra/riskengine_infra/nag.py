@@ -26,6 +26,7 @@ __all__ = [
     "acknowledge",
     "acknowledge_aws_custom_resources",
     "acknowledge_provider",
+    "acknowledge_runtime",
     "acknowledge_vpc_function",
     "acknowledge_wildcard_resource",
     "add_checks",
@@ -61,6 +62,11 @@ def acknowledge_vpc_function(function: lambda_.Function) -> None:
     """A Python function of this app in the VPC: CDK's managed policies (logs, ENIs) and the layers' runtime."""
     acknowledge(function, f"IAM4[{BASIC_EXECUTION}]", _MANAGED_LOGS)
     acknowledge(function, f"IAM4[{VPC_EXECUTION}]", _MANAGED_ENIS)
+    acknowledge_runtime(function)
+
+
+def acknowledge_runtime(function: lambda_.Function) -> None:
+    """A Python function on the layers: its runtime is the layers', not necessarily the newest."""
     acknowledge(
         function,
         "L1",

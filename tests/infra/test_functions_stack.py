@@ -133,10 +133,12 @@ def function_resource(template: Template, name: str) -> tuple[str, dict[str, Any
 
 
 def statements(template: Template, name: str) -> list[dict[str, Any]]:
-    """Every statement of the policies attached to the function's role."""
+    """Every statement of the function's role: its inline policies and the policies attached to it."""
     role = function_resource(template, name)[1]["Properties"]["Role"]["Fn::GetAtt"][0]
     policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}})
-    return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    inline = template.find_resources("AWS::IAM::Role")[role]["Properties"].get("Policies", [])
+    documents = [p["Properties"]["PolicyDocument"] for p in policies.values()] + [p["PolicyDocument"] for p in inline]
+    return [s for d in documents for s in d["Statement"]]
 
 
 def _listed(value: Any) -> list[Any]:
@@ -359,21 +361,54 @@ def test_only_index_search_and_report_api_reach_opensearch(template: Template) -
         assert bool(grants(template, name, "es:")) == (name in ("index_search", "report_api")), name
 
 
-def test_the_only_resource_star_is_x_ray(template: Template) -> None:
-    for name in FUNCTIONS:
-        for statement in statements(template, name):
-            if "*" in _listed(statement["Resource"]):
-                assert sorted(statement["Action"]) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], statement
+VPC_ENIS = [
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:UnassignPrivateIpAddresses",
+]
+POLLER_ENIS = [
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+]
+TRIGGERED = {function for function, _, _ in TRIGGERS}
 
 
-def test_the_roles_carry_only_lambda_s_managed_policies(template: Template) -> None:
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_resource_star_only_for_x_ray_and_network_interfaces(template: Template, name: str) -> None:
+    star = {a for s in statements(template, name) if "*" in _listed(s["Resource"]) for a in _listed(s["Action"])}
+    expected = {"xray:PutTelemetryRecords", "xray:PutTraceSegments", *VPC_ENIS}
+    assert star == (expected | set(POLLER_ENIS) if name in TRIGGERED else expected)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_a_function_writes_logs_to_its_own_log_group_only(template: Template, name: str) -> None:
+    group = function_resource(template, name)[1]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    assert grants(template, name, "logs:") == {
+        action: [json.dumps({"Fn::GetAtt": [group, "Arn"]})] for action in ("logs:CreateLogStream", "logs:PutLogEvents")
+    }
+
+
+@pytest.mark.parametrize("name", sorted(TRIGGERED))
+def test_a_triggered_function_may_describe_the_cluster_it_reads(
+    built: Deployment, template: Template, name: str
+) -> None:
+    assert grants(template, name, "kafka:") == {
+        action: dumped(built, [built.streaming.cluster_arn])
+        for action in ("kafka:DescribeCluster", "kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers")
+    }
+
+
+def test_no_role_carries_a_managed_policy(template: Template) -> None:
+    """Lambda's managed execution policies allow CloudWatch Logs on every log group: none is attached."""
     for role in template.find_resources("AWS::IAM::Role").values():
-        policies = set(re.findall(r"policy/service-role/(\w+)", json.dumps(role["Properties"]["ManagedPolicyArns"])))
-        assert policies <= {
-            "AWSLambdaBasicExecutionRole",
-            "AWSLambdaVPCAccessExecutionRole",
-            "AWSLambdaMSKExecutionRole",
-        }
+        assert "ManagedPolicyArns" not in role["Properties"]
 
 
 # --- checks ------------------------------------------------------------------------------------------------------

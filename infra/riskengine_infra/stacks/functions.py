@@ -16,6 +16,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as cwlogs
 from constructs import Construct
 
 from riskengine_infra import nag
@@ -37,7 +38,29 @@ __all__ = ["NAMESPACE", "TRIGGER_METRICS", "FunctionsStack", "Trigger", "service
 NAMESPACE = "RiskEngine"  # riskengine.observability.NAMESPACE: where the handlers' EMF metrics go
 # Every metric group AWS::Lambda::EventSourceMapping's MetricsConfig offers a Kafka source.
 TRIGGER_METRICS = (lambda_.MetricType.EVENT_COUNT, lambda_.MetricType.ERROR_COUNT, lambda_.MetricType.KAFKA_METRICS)
-MSK_EXECUTION = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaMSKExecutionRole"
+# What a function in a VPC needs for its network interfaces (AWSLambdaVPCAccessExecutionRole without its logs).
+VPC_ENI_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+ENI_REASON = (
+    "active tracing (xray:PutTraceSegments, PutTelemetryRecords) and the ENI actions of a VPC function and of its "
+    "MSK trigger's pollers (ec2:CreateNetworkInterface and co.) support no resource-level permission"
+)
+# What an MSK trigger needs beyond kafka-cluster:* (AWSLambdaMSKExecutionRole without its logs).
+TRIGGER_KAFKA_ACTIONS = ("kafka:DescribeCluster", "kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers")
+TRIGGER_ENI_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+)
 
 
 def service_name(function: str) -> str:
@@ -132,7 +155,7 @@ class FunctionsStack(cdk.Stack):
         self._kafka("dispatch_alerts", triggers=dispatch_trigger, writes=[topics.alerts_dlq])
         alerting.alerts_topic.grant_publish(dispatch)
         nag.acknowledge(
-            dispatch,
+            _role(dispatch),
             "IAM5[Action::kms:GenerateDataKey*]",
             "publishing to the KMS-encrypted alerts topic: SNS needs kms:GenerateDataKey* on that one key",
         )
@@ -191,9 +214,11 @@ class FunctionsStack(cdk.Stack):
         cache = Reach.CACHE in self._reach[name]
         if cache:  # connection settings only: the function signs its own IAM token, no secret is passed
             environment = {**environment, **self._state.client_environment()}
+        logs = log_group(self, f"{construct_id}Logs", self._config)
         function = lambda_.Function(
             self,
             construct_id,
+            role=self._role(name, construct_id, logs),
             function_name=f"{self._config.prefix}-{service}",
             description=f"riskengine: {description}",
             runtime=self._layers.runtime,
@@ -205,7 +230,7 @@ class FunctionsStack(cdk.Stack):
             timeout=cdk.Duration.seconds(sizing.timeout_s),
             reserved_concurrent_executions=sizing.reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
-            log_group=log_group(self, f"{construct_id}Logs", self._config),
+            log_group=logs,
             environment={
                 "POWERTOOLS_SERVICE_NAME": service,
                 "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
@@ -214,20 +239,37 @@ class FunctionsStack(cdk.Stack):
             },
             **self._network.function_placement(name),
         )
-        # A fixed role name: the search stack maps it in OpenSearch's FGAC before this stack exists.
-        role = _role(function).node.default_child
-        assert isinstance(role, iam.CfnRole)
-        role.role_name = self._config.function_role_name(name)
-        nag.acknowledge_vpc_function(function)
-        nag.acknowledge(
-            function,
-            "IAM5[Resource::*]",
-            "active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permission",
-        )
+        nag.acknowledge_runtime(function)
         if cache:
             self._state.grant_connect(function)
         self.functions[name] = function
         return function
+
+    def _role(self, name: str, construct_id: str, logs: cwlogs.ILogGroup) -> iam.Role:
+        """The function's role: its own log group only, and the ENI actions of a VPC function.
+
+        Written out instead of Lambda's managed execution policies, whose CloudWatch Logs statements allow
+        every log group of the account. A fixed name: the search stack maps it in OpenSearch's FGAC before
+        this stack exists.
+        """
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            role_name=self._config.function_role_name(name),
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            inline_policies={
+                "run": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(
+                            actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[logs.log_group_arn]
+                        ),
+                        iam.PolicyStatement(actions=list(VPC_ENI_ACTIONS), resources=["*"]),
+                    ]
+                )
+            },
+        )
+        nag.acknowledge(role, "IAM5[Resource::*]", ENI_REASON)
+        return role
 
     def _kafka(self, name: str, *, writes: list[str], triggers: dict[str, str] | None = None) -> None:
         """MSK IAM access of the function as a producer and, for its triggers (topic -> group), as a consumer."""
@@ -248,27 +290,31 @@ class FunctionsStack(cdk.Stack):
         for actions, resources in grants:
             if resources:
                 function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources))
-        for topic, group in triggers.items():
-            function.add_event_source(self._trigger(topic, group))
-            self.triggers.append(Trigger(function=name, topic=topic, group=group))
         if triggers:
-            nag.acknowledge(
-                function,
-                f"IAM4[{MSK_EXECUTION}]",
-                "attached by CDK's ManagedKafkaEventSource: the trigger needs kafka:DescribeClusterV2 and "
-                "kafka:GetBootstrapBrokers, and ENI actions for its pollers, which IAM cannot scope below '*'",
+            # What AWSLambdaMSKExecutionRole gives a trigger, minus its logs on '*': the mapping reads the
+            # cluster and its brokers, and its pollers create ENIs in the cluster's subnets.
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=list(TRIGGER_KAFKA_ACTIONS), resources=[streaming.cluster_arn])
             )
+            function.add_to_role_policy(iam.PolicyStatement(actions=list(TRIGGER_ENI_ACTIONS), resources=["*"]))
+        for topic, group in triggers.items():
+            self._trigger(function, topic, group)
+            self.triggers.append(Trigger(function=name, topic=topic, group=group))
 
-    def _trigger(self, topic: str, group: str) -> sources.ManagedKafkaEventSource:
+    def _trigger(self, function: lambda_.Function, topic: str, group: str) -> None:
+        """The MSK event source mapping, built directly: CDK's ManagedKafkaEventSource would attach
+        AWSLambdaMSKExecutionRole (CloudWatch Logs on every log group) to the role."""
         trigger = self._config.trigger
-        return sources.ManagedKafkaEventSource(
-            cluster_arn=self._streaming.cluster_arn,
-            topic=topic,
-            consumer_group_id=group,
+        function.add_event_source_mapping(
+            # ManagedKafkaEventSource's id: the mappings keep their logical ids
+            f"KafkaEventSource:{cdk.Names.node_unique_id(function.node)}{topic}",
+            event_source_arn=self._streaming.cluster_arn,
+            kafka_topic=topic,
+            kafka_consumer_group_id=group,
             starting_position=getattr(lambda_.StartingPosition, trigger.starting_position),
             batch_size=trigger.batch_size,
             max_batching_window=cdk.Duration.seconds(trigger.batching_window_s),
-            provisioned_poller_config=sources.ProvisionedPollerConfig(
+            provisioned_poller_config=lambda_.ProvisionedPollerConfig(
                 minimum_pollers=trigger.min_pollers, maximum_pollers=trigger.max_pollers
             ),
             # The handlers answer batchItemFailures; bisecting isolates a poison record instead of the batch.
@@ -283,5 +329,5 @@ class FunctionsStack(cdk.Stack):
 
 
 def _role(function: lambda_.Function) -> iam.IRole:
-    assert function.role is not None  # the Function creates one: no role is passed in
+    assert function.role is not None  # every function here is given its role
     return function.role
