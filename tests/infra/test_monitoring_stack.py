@@ -91,7 +91,7 @@ def test_every_alarm_notifies_ops_topic_when_raised_and_when_cleared(
     d, monitoring, template = built
     ops_topic = monitoring.resolve(d.alerting.ops_topic.topic_arn)
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
-    assert len(alarms) == len(monitoring.alarms) == 4 + 6 + 3 + 1 + 1
+    assert len(alarms) == len(monitoring.alarms) == 4 + len(SERVICES) + 3 + 1 + 1  # one error alarm per function
     for props in (a["Properties"] for a in alarms.values()):
         assert props["AlarmActions"] == [ops_topic]
         assert props["OKActions"] == [ops_topic]
