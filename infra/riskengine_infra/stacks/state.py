@@ -5,6 +5,8 @@ rest encrypted with a customer-managed KMS key, and cluster-mode clients (``REDI
 cache shards by hash slot like a cluster, and the replication group runs with cluster mode enabled, Multi-AZ and
 automatic failover. The replication group also requires an AUTH token, generated into Secrets Manager
 (``redis_secret``); the serverless cache has no password (TLS and the security group admit the functions only).
+The windows and the ledger (what makes redeliveries idempotent) outlive the stack: a replication group is
+snapshotted when deleted, a serverless cache retained (context ``retain-data``, stateful.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from constructs import Construct
 from riskengine_infra import nag
 from riskengine_infra.config import DeploymentConfig
 from riskengine_infra.stacks.network import REDIS_PORT, NetworkStack
+from riskengine_infra.stateful import protect_data
 
 __all__ = ["StateStack"]
 
@@ -43,8 +46,14 @@ class StateStack(cdk.Stack):
         subnet_ids = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids
         if config.cache_mode == "serverless":
             host, port = self._serverless(config, network, subnet_ids)
+            # CloudFormation snapshots replication groups only: a serverless cache is kept instead.
+            policy = cdk.RemovalPolicy.RETAIN
         else:
             host, port = self._replication_group(config, network, subnet_ids)
+            policy = cdk.RemovalPolicy.SNAPSHOT
+        cache = self.node.find_child("Cache")
+        assert isinstance(cache, cdk.CfnResource)
+        protect_data(self, config, {cache: policy})
         self.redis_url = f"rediss://{host}:{port}"
         cdk.CfnOutput(self, "RedisUrl", value=self.redis_url, description="TLS endpoint (no credentials)")
 
