@@ -47,6 +47,8 @@ def build_foundation(app: cdk.App, config: DeploymentConfig, env: cdk.Environmen
         alerting=alerting,
         env=env,
     )
+    # The functions read the broker string from the streaming stack's SSM parameter, a reference CDK cannot see.
+    functions.add_dependency(streaming, "reads the bootstrap-broker SSM parameter of the streaming stack")
     return {
         "network": network,
         "layers": layers,
