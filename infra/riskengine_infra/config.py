@@ -105,6 +105,9 @@ class DeploymentConfig:
     cache_memory_alarm_percent: int = 80  # replication group: DatabaseMemoryUsagePercentage of a node
     cache_memory_alarm_gb: int = 10  # serverless cache (no memory ceiling of its own): BytesUsedForCache
     log_retention_days: int = 30
+    offset_time_lag_alarm_s: int = 300  # MSK EstimatedMaxTimeLag of a trigger's group that pages (seconds)
+    trades_heartbeat_minutes: int = 15  # no TradesScored for this long pages: the pipeline has stopped
+    api_5xx_alarm: int = 5  # 5xx answers of the API within 5 minutes that page (503s ask clients to retry)
 
     def function_role_name(self, function: str) -> str:
         """The fixed IAM role name of ``functions/<function>``: OpenSearch's FGAC maps it before the role exists."""
@@ -203,6 +206,9 @@ def _validate_functions_and_monitoring(config: DeploymentConfig) -> None:
         "offset_lag_alarm",
         "dead_letter_alarm",
         "cache_memory_alarm_gb",
+        "offset_time_lag_alarm_s",
+        "trades_heartbeat_minutes",
+        "api_5xx_alarm",
     ):
         if getattr(config, name) < 1:
             raise ContextError(f"context {name.replace('_', '-')} must be >= 1, got {getattr(config, name)}")
