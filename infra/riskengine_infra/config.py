@@ -212,6 +212,8 @@ def _validate_functions_and_monitoring(config: DeploymentConfig) -> None:
     ):
         if getattr(config, name) < 1:
             raise ContextError(f"context {name.replace('_', '-')} must be >= 1, got {getattr(config, name)}")
+    if config.trades_heartbeat_minutes > 1440:  # CloudWatch evaluates an alarm over one day at most
+        raise ContextError(f"context trades-heartbeat-minutes must be 1..1440, got {config.trades_heartbeat_minutes}")
     percent, position = config.cache_memory_alarm_percent, config.trigger.starting_position
     if not 1 <= percent <= 100:
         raise ContextError(f"context cache-memory-alarm-percent must be 1..100, got {percent}")

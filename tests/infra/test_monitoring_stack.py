@@ -11,6 +11,7 @@ import pytest
 from aws_cdk.assertions import Template
 from standins import ENV, Deployment, deployment
 
+from riskengine_infra.config import ContextError, DeploymentConfig
 from riskengine_infra.stacks.api import ApiStack
 from riskengine_infra.stacks.monitoring import PATTERNS, RUNBOOK, TRIGGER_ERRORS, MonitoringStack
 
@@ -214,7 +215,9 @@ def test_each_trigger_pages_on_writes_to_its_failure_topic_drops_and_poller_erro
     assert props["Threshold"] == 1
 
 
-def test_no_alarm_imports_an_export_of_the_functions_stack(built: tuple[Deployment, MonitoringStack, Template]) -> None:
+def test_the_monitoring_stack_imports_nothing_from_the_functions_stack(
+    built: tuple[Deployment, MonitoringStack, Template],
+) -> None:
     imports = [v for v in json.dumps(built[2].to_json()).split('"Fn::ImportValue": ')[1:]]
     assert not [i for i in imports if i.startswith('"riskengine-functions')]
 
@@ -393,6 +396,15 @@ def test_cdk_nag_leaves_nothing_unacknowledged(
 ) -> None:
     for d, monitoring, _ in (built, replication_group):
         assert d.findings(monitoring) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("offset_time_lag_alarm_s", 0), ("trades_heartbeat_minutes", 0), ("trades_heartbeat_minutes", 1441)],
+)
+def test_monitoring_settings_cloudwatch_cannot_use_are_refused(key: str, value: int) -> None:
+    with pytest.raises(ContextError, match=key.replace("_", "-")):
+        DeploymentConfig(**{key: value}).validate()  # type: ignore[arg-type]
 
 
 def test_the_thresholds_come_from_the_context(replication_group: tuple[Deployment, MonitoringStack, Template]) -> None:
