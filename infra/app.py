@@ -47,6 +47,8 @@ def build_foundation(app: cdk.App, config: DeploymentConfig, env: cdk.Environmen
         alerting=alerting,
         env=env,
     )
+    # The functions read the broker string from the streaming stack's SSM parameter, a reference CDK cannot see.
+    functions.add_stack_dependency(streaming, "reads the bootstrap-broker SSM parameter of the streaming stack")
     return {
         "network": network,
         "layers": layers,
@@ -74,6 +76,7 @@ def build(app: cdk.App) -> dict[str, cdk.Stack]:
         state=stacks["state"],
         search=stacks["search"],
         alerting=stacks["alerting"],
+        api=stacks["api"],
         env=env,
     )
     for stack in stacks.values():

@@ -49,12 +49,17 @@ class DeploymentConfig:
     # Network
     vpc_cidr: str = "10.40.0.0/16"
     max_azs: int = 3
+    # Stateful stacks (streaming, state, search): true keeps the cluster, the cache and the domain when a stack is
+    # deleted and protects the stacks from deletion; false lets `cdk destroy` remove everything (dev environments)
+    retain_data: bool = True
     # Streaming
     msk_mode: MskMode = "provisioned"
     kafka_version: str = "3.8.x"
     broker_instance_type: str = "kafka.m7g.large"
     brokers_per_az: int = 1  # provisioned: MSK wants the broker count to be a multiple of the subnets (AZs)
-    broker_volume_gb: int = 500
+    broker_volume_gb: int = 500  # provisioned: the initial EBS volume of each broker; storage auto-scaling grows it
+    broker_volume_max_gb: int = 2000  # the most storage auto-scaling may give a broker (MSK: up to 16384)
+    broker_storage_target_percent: int = 60  # disk use auto-scaling keeps each broker under (MSK: 10..80)
     topic_partitions: int = 12
     topic_retention_hours: int = 168
     dead_letter_retention_hours: int = 336
@@ -74,6 +79,8 @@ class DeploymentConfig:
     search_master_instance_type: str = "m7g.large.search"
     search_shards: int = 3  # primary shards of each daily index (written into the index templates)
     search_replicas: int = 1
+    # OpenSearch needs AWSServiceRoleForAmazonOpenSearchService for a VPC domain; false if the account has it
+    search_service_linked_role: bool = True
     # Alerting
     alert_emails: tuple[str, ...] = ()
     ops_emails: tuple[str, ...] = ()
@@ -103,6 +110,9 @@ class DeploymentConfig:
     cache_memory_alarm_percent: int = 80  # replication group: DatabaseMemoryUsagePercentage of a node
     cache_memory_alarm_gb: int = 10  # serverless cache (no memory ceiling of its own): BytesUsedForCache
     log_retention_days: int = 30
+    offset_time_lag_alarm_s: int = 300  # MSK EstimatedMaxTimeLag of a trigger's group that pages (seconds)
+    trades_heartbeat_minutes: int = 15  # no TradesScored for this long pages: the pipeline has stopped
+    api_5xx_alarm: int = 5  # 5xx answers of the API within 5 minutes that page (503s ask clients to retry)
 
     def function_role_name(self, function: str) -> str:
         """The fixed IAM role name of ``functions/<function>``: OpenSearch's FGAC maps it before the role exists."""
@@ -176,6 +186,16 @@ def _validate_data_stores(config: DeploymentConfig) -> None:
     for name in ("brokers_per_az", "dead_letter_retention_hours", "cache_shards", "search_shards"):
         if getattr(config, name) < 1:
             raise ContextError(f"context {name.replace('_', '-')} must be >= 1, got {getattr(config, name)}")
+    if not 1 <= config.broker_volume_gb <= config.broker_volume_max_gb <= 16_384:
+        raise ContextError(
+            "context broker-volume-gb and broker-volume-max-gb need 1 <= broker-volume-gb <= broker-volume-max-gb "
+            f"<= 16384 (GiB per broker), got {config.broker_volume_gb} and {config.broker_volume_max_gb}"
+        )
+    target = config.broker_storage_target_percent
+    if not 10 <= target <= 80:
+        raise ContextError(f"context broker-storage-target-percent must be 10..80 (MSK's range), got {target}")
+    if config.search_retention_days < 1:
+        raise ContextError(f"context search-retention-days must be >= 1, got {config.search_retention_days}")
     if config.search_replicas < 0:
         raise ContextError(f"context search-replicas must be >= 0, got {config.search_replicas}")
     if config.search_master_nodes not in (0, 3, 5):
@@ -198,9 +218,20 @@ def _validate_functions_and_monitoring(config: DeploymentConfig) -> None:
     """The settings of the functions, api and monitoring stacks."""
     if config.dashboard_url and not config.dashboard_url.startswith("https://"):
         raise ContextError(f"context dashboard-url must be empty or an https:// URL, got {config.dashboard_url!r}")
-    for name in ("api_rate_limit", "api_burst_limit", "offset_lag_alarm", "dead_letter_alarm", "cache_memory_alarm_gb"):
+    for name in (
+        "api_rate_limit",
+        "api_burst_limit",
+        "offset_lag_alarm",
+        "dead_letter_alarm",
+        "cache_memory_alarm_gb",
+        "offset_time_lag_alarm_s",
+        "trades_heartbeat_minutes",
+        "api_5xx_alarm",
+    ):
         if getattr(config, name) < 1:
             raise ContextError(f"context {name.replace('_', '-')} must be >= 1, got {getattr(config, name)}")
+    if config.trades_heartbeat_minutes > 1440:  # CloudWatch evaluates an alarm over one day at most
+        raise ContextError(f"context trades-heartbeat-minutes must be 1..1440, got {config.trades_heartbeat_minutes}")
     percent, position = config.cache_memory_alarm_percent, config.trigger.starting_position
     if not 1 <= percent <= 100:
         raise ContextError(f"context cache-memory-alarm-percent must be 1..100, got {percent}")

@@ -50,3 +50,34 @@ def test_the_functions_are_wired_to_the_other_stacks(synthesized: Any) -> None:
     assert topics == ["crypto-trades", "risk-alerts", "risk-alerts", "risk-analyzed-trades"]
     for mapping in mappings.values():
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_the_bootstrap_brokers_reach_the_functions_through_ssm_not_an_export(synthesized: Any) -> None:
+    """An export cannot change while imported: exporting the broker string would block any change of brokers."""
+    stacks, assembly = synthesized
+    for stack in assembly.stacks:
+        template = json.dumps(stack.template)
+        assert "BootstrapBrokerStringSaslIam" not in json.dumps(
+            [o for o in stack.template.get("Outputs", {}).values() if "Export" in o]
+        ), stack.stack_name
+        assert "BootstrapBrokers" not in "".join(json.dumps(i) for i in _find(stack.template, "Fn::ImportValue")), (
+            stack.stack_name
+        )
+        assert stack.stack_name == "riskengine-streaming" or "BootstrapBrokerStringSaslIam" not in template
+    functions = Template.from_stack(stacks["functions"]).to_json()
+    for resource in functions["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function" and "KAFKA_BOOTSTRAP_SERVERS" in json.dumps(resource):
+            reference = resource["Properties"]["Environment"]["Variables"]["KAFKA_BOOTSTRAP_SERVERS"]
+            assert functions["Parameters"][reference["Ref"]] == {
+                "Type": "AWS::SSM::Parameter::Value<String>",
+                "Default": "/riskengine/kafka/bootstrap-servers",
+            }
+
+
+def _find(node: Any, key: str) -> list[Any]:
+    """Every value under ``key`` anywhere in a template."""
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == key] + [x for v in node.values() for x in _find(v, key)]
+    if isinstance(node, list):
+        return [x for v in node for x in _find(v, key)]
+    return []

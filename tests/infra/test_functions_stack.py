@@ -70,7 +70,7 @@ def here(d: Deployment, value: Any) -> Any:
 
 def expected_environment(d: Deployment, name: str) -> dict[str, Any]:
     kafka = {
-        "KAFKA_BOOTSTRAP_SERVERS": here(d, d.streaming.bootstrap_servers),
+        "KAFKA_BOOTSTRAP_SERVERS": here(d, d.streaming.bootstrap_servers_for(d.functions)),  # test_app.py: no export
         "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
         "KAFKA_SASL_MECHANISM": "AWS_MSK_IAM",
     }

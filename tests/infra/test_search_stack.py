@@ -17,7 +17,7 @@ from riskengine_infra import nag
 from riskengine_infra.config import ContextError, DeploymentConfig
 from riskengine_infra.stacks.layers import LayersStack
 from riskengine_infra.stacks.network import NetworkStack
-from riskengine_infra.stacks.search import HTTP_ACTIONS, SearchStack
+from riskengine_infra.stacks.search import HTTP_ACTIONS, SearchStack, audit_log_retention_days
 
 ENV = cdk.Environment(account=TEST_ACCOUNT, region=TEST_REGION)
 CONTEXT = json.loads((Path(__file__).parents[2] / "cdk.json").read_text())["context"] | TEST_CONTEXT
@@ -30,7 +30,9 @@ VARIANTS = {
         "search-master-nodes": 0,
         "search-shards": 2,
         "search-replicas": 2,
-        "search-retention-days": 30,
+        "search-retention-days": 45,  # no retention CloudWatch Logs offers: the audit log keeps 60 days
+        "search-service-linked-role": False,
+        "retain-data": False,
     },
 }
 
@@ -100,11 +102,19 @@ def test_fgac_maps_an_iam_master_user(synthesized: Synthesized) -> None:
     assert security["MasterUserOptions"] == {"MasterUserARN": expected}
 
 
-def test_the_access_policy_admits_this_account_on_this_domain_only(synthesized: Synthesized) -> None:
+def test_the_access_policy_admits_the_roles_that_use_the_domain_on_this_domain_only(synthesized: Synthesized) -> None:
     policy = synthesized.domain()["Properties"]["AccessPolicies"]
+    roles = [
+        synthesized.resolve(synthesized.stack.provisioning_role.role_arn),
+        f"arn:aws:iam::{TEST_ACCOUNT}:role/riskengine-index-search",
+        f"arn:aws:iam::{TEST_ACCOUNT}:role/riskengine-report-api",
+    ]
+    if synthesized.config.search_admin_role_arn:
+        roles.append(ADMIN_ROLE)
     assert policy["Statement"] == [
         {
             "Action": HTTP_ACTIONS,
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": roles}},
             "Effect": "Allow",
             "Principal": {"AWS": f"arn:aws:iam::{TEST_ACCOUNT}:root"},
             "Resource": DOMAIN_PATHS,
@@ -120,14 +130,57 @@ def test_slow_application_and_audit_logs_go_to_cloudwatch(synthesized: Synthesiz
     document = json.dumps(policy["Properties"]["PolicyDocument"])
     assert '\\"Service\\":\\"es.amazonaws.com\\"' in document
     assert f'\\"aws:SourceArn\\":\\"{DOMAIN_PATHS[:-2]}\\"' in document
-    assert synthesized.domain()["DependsOn"] == [
+    assert (
         synthesized.template.find_resources("AWS::Logs::ResourcePolicy").popitem()[0]
-    ]
+        in (synthesized.domain()["DependsOn"])
+    )
 
 
-def test_the_domain_outlives_the_stack(synthesized: Synthesized) -> None:
+def test_the_domain_outlives_the_stack_unless_retain_data_is_off(synthesized: Synthesized) -> None:
     domain = synthesized.domain()
-    assert (domain["DeletionPolicy"], domain["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    if synthesized.config.retain_data:
+        assert (domain["DeletionPolicy"], domain["UpdateReplacePolicy"]) == ("Retain", "Retain")
+        assert synthesized.stack.termination_protection is True
+        return
+    # retain-data=false (a dev environment): `cdk destroy` removes everything, the logs and the role included.
+    assert synthesized.stack.termination_protection is False
+    policies = {r.get("DeletionPolicy") for r in synthesized.template.to_json()["Resources"].values()}
+    assert policies == {"Delete"}
+
+
+def test_the_service_linked_role_exists_before_the_domain_unless_the_account_has_it(synthesized: Synthesized) -> None:
+    roles = synthesized.template.find_resources("AWS::IAM::ServiceLinkedRole")
+    if not synthesized.config.search_service_linked_role:
+        assert roles == {}
+        assert not any(dependency.startswith("ServiceLinkedRole") for dependency in synthesized.domain()["DependsOn"])
+        return
+    ((role_id, role),) = roles.items()
+    assert role["Properties"]["AWSServiceName"] == "opensearchservice.amazonaws.com"
+    assert role_id in synthesized.domain()["DependsOn"]
+    # Kept with the retained domain, which still uses it (IAM refuses to delete a role in use).
+    assert (role["DeletionPolicy"], role["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+def test_the_audit_log_is_kept_as_long_as_the_compliance_indices(synthesized: Synthesized) -> None:
+    expected = {365: 365, 45: 60}[synthesized.config.search_retention_days]
+    (audit_group,) = [
+        options["CloudWatchLogsLogGroupArn"]["Fn::GetAtt"][0]
+        for name, options in synthesized.domain()["Properties"]["LogPublishingOptions"].items()
+        if name == "AUDIT_LOGS"
+    ]
+    group = synthesized.template.to_json()["Resources"][audit_group]
+    assert group["Properties"]["RetentionInDays"] == expected
+    other_groups = synthesized.template.find_resources(
+        "AWS::Logs::LogGroup", {"Properties": {"RetentionInDays": synthesized.config.log_retention_days}}
+    )
+    assert audit_group not in other_groups and len(other_groups) >= 3  # slow logs, application log, provisioning
+
+
+@pytest.mark.parametrize(("days", "kept"), [(1, 1), (365, 365), (366, 400), (3653, 3653), (3654, None)])
+def test_the_audit_retention_is_the_shortest_cloudwatch_offers_that_covers_the_indices(
+    days: int, kept: int | None
+) -> None:
+    assert audit_log_retention_days(DeploymentConfig(search_retention_days=days)) == kept
 
 
 def test_provisioning_runs_in_the_vpc_with_sigv4_and_the_context_settings(synthesized: Synthesized) -> None:

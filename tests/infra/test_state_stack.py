@@ -21,6 +21,7 @@ CONTEXT = json.loads((Path(__file__).parents[2] / "cdk.json").read_text())["cont
 VARIANTS = {
     "serverless": {"cache-mode": "serverless", "cache-engine": "valkey"},
     "replication-group": {"cache-mode": "replication-group", "cache-engine": "redis", "cache-shards": 3},
+    "dev": {"cache-mode": "serverless", "retain-data": False},
 }
 
 
@@ -159,6 +160,21 @@ def test_both_modes_speak_cluster_mode_and_rotate_their_key(synthesized: Synthes
     assert synthesized.stack.redis_cluster is True
     assert synthesized.stack.cache_name == "riskengine-cache"
     synthesized.template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_the_cache_outlives_the_stack_kept_or_snapshotted_with_its_key(synthesized: Synthesized) -> None:
+    """The windows and the ledger (idempotent redeliveries) survive a deleted or replaced stack by default."""
+    template, config = synthesized.template.to_json(), synthesized.config
+    cache, key = template["Resources"]["Cache"], template["Resources"][synthesized.key()]
+    if not config.retain_data:
+        assert synthesized.stack.termination_protection is False
+        assert {r.get("DeletionPolicy") for r in template["Resources"].values()} == {"Delete"}
+        return
+    assert synthesized.stack.termination_protection is True
+    # CloudFormation snapshots replication groups; it has no snapshot on deletion for a serverless cache.
+    expected = "Snapshot" if config.cache_mode == "replication-group" else "Retain"
+    assert (cache["DeletionPolicy"], cache["UpdateReplacePolicy"]) == (expected, expected)
+    assert key["DeletionPolicy"] == "Retain"  # a snapshot or a kept cache is useless without its key
 
 
 def test_a_replication_group_without_replicas_is_refused() -> None:

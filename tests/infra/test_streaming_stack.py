@@ -13,7 +13,7 @@ from aws_cdk.assertions import Match, Template
 from infra_testing import TEST_ACCOUNT, TEST_CONTEXT, TEST_REGION
 
 from riskengine_infra import nag
-from riskengine_infra.config import DeploymentConfig
+from riskengine_infra.config import ContextError, DeploymentConfig
 from riskengine_infra.stacks.layers import LayersStack
 from riskengine_infra.stacks.network import NetworkStack
 from riskengine_infra.stacks.streaming import StreamingStack
@@ -22,10 +22,11 @@ from riskengine_infra.topics import Topics
 ENV = cdk.Environment(account=TEST_ACCOUNT, region=TEST_REGION)
 CONTEXT = json.loads((Path(__file__).parents[2] / "cdk.json").read_text())["context"] | TEST_CONTEXT
 HOUR_MS = 3_600_000
-# Provisioned with cdk.json's settings; serverless with other partitions and retention, to see them flow through.
+# Provisioned with cdk.json's settings; serverless with other partitions and retention, to see them flow through,
+# as a dev environment (retain-data=false).
 VARIANTS = {
     "provisioned": {"msk-mode": "provisioned"},
-    "serverless": {"msk-mode": "serverless", "topic-partitions": 6, "topic-retention-hours": 24},
+    "serverless": {"msk-mode": "serverless", "topic-partitions": 6, "topic-retention-hours": 24, "retain-data": False},
 }
 
 
@@ -120,6 +121,92 @@ def test_the_bootstrap_servers_are_the_sasl_iam_brokers_read_from_the_cluster(sy
             }
         },
     )
+
+
+def test_the_broker_string_is_refreshed_when_the_broker_count_changes(synthesized: Synthesized) -> None:
+    """The SDK call runs again only when its definition changes; the cluster's ARN survives a new broker count."""
+    (resource,) = synthesized.template.find_resources("Custom::AWS").values()
+    definition = json.dumps(resource["Properties"]["Update"])
+    if synthesized.config.msk_mode == "provisioned":
+        assert '\\"physicalResourceId\\":{\\"id\\":\\"' in definition
+        assert '"/3\\"}' in definition  # ARN/3: three brokers, one per AZ
+    else:
+        assert '"/3\\"}' not in definition
+
+
+def test_the_broker_string_is_published_in_ssm_and_read_by_other_stacks_at_deploy_time(
+    synthesized: Synthesized,
+) -> None:
+    synthesized.template.has_resource_properties(
+        "AWS::SSM::Parameter",
+        {
+            "Name": "/riskengine/kafka/bootstrap-servers",
+            "Type": "String",
+            "Value": synthesized.resolve(synthesized.stack.bootstrap_servers),
+        },
+    )
+    consumer = cdk.Stack(cdk.App(), "consumer", env=ENV)
+    value = consumer.resolve(synthesized.stack.bootstrap_servers_for(consumer))
+    template = Template.from_stack(consumer).to_json()
+    assert value == {"Ref": next(iter(template["Parameters"]))}
+    assert next(iter(template["Parameters"].values())) == {
+        "Type": "AWS::SSM::Parameter::Value<String>",
+        "Default": "/riskengine/kafka/bootstrap-servers",
+    }
+    # In its own stack the value is the custom resource's answer itself.
+    assert synthesized.stack.bootstrap_servers_for(synthesized.stack) == synthesized.stack.bootstrap_servers
+
+
+def test_broker_storage_grows_by_target_tracking_up_to_the_context_maximum(synthesized: Synthesized) -> None:
+    if synthesized.config.msk_mode != "provisioned":
+        synthesized.template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
+        return
+    ((target_id, target),) = synthesized.template.find_resources("AWS::ApplicationAutoScaling::ScalableTarget").items()
+    assert target["Properties"] == {
+        "ServiceNamespace": "kafka",
+        "ScalableDimension": "kafka:broker-storage:VolumeSize",
+        "ResourceId": cluster_arn(),
+        "MinCapacity": 500,
+        "MaxCapacity": 2000,
+    }
+    synthesized.template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "PolicyType": "TargetTrackingScaling",
+            "ScalingTargetId": {"Ref": target_id},
+            "TargetTrackingScalingPolicyConfiguration": {
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "KafkaBrokerStorageUtilization"},
+                "TargetValue": 60,
+                "DisableScaleIn": True,
+            },
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"broker_volume_gb": 500, "broker_volume_max_gb": 400}, "broker-volume-max-gb"),
+        ({"broker_volume_max_gb": 20_000}, "broker-volume-max-gb"),
+        ({"broker_storage_target_percent": 90}, "broker-storage-target-percent must be 10..80"),
+    ],
+)
+def test_storage_settings_msk_rejects_are_refused(context: dict[str, int], message: str) -> None:
+    with pytest.raises(ContextError, match=message):
+        DeploymentConfig(**context).validate()  # type: ignore[arg-type]
+
+
+def test_the_cluster_outlives_the_stack_unless_retain_data_is_off(synthesized: Synthesized) -> None:
+    resources = synthesized.template.to_json()["Resources"]
+    if not synthesized.config.retain_data:
+        assert synthesized.stack.termination_protection is False
+        assert {r.get("DeletionPolicy") for r in resources.values()} == {"Delete"}
+        return
+    assert synthesized.stack.termination_protection is True
+    cluster = resources["Cluster"]
+    assert (cluster["DeletionPolicy"], cluster["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    (key,) = synthesized.template.find_resources("AWS::KMS::Key").values()
+    assert key["DeletionPolicy"] == "Retain"  # the retained volumes stay readable
 
 
 def test_the_topics_resource_asks_for_every_topic_with_partitions_and_retention(synthesized: Synthesized) -> None:

@@ -100,7 +100,7 @@ class FunctionsStack(cdk.Stack):
         self.functions: dict[str, lambda_.Function] = {}
         self.triggers: list[Trigger] = []
         self._kafka_env = {
-            "KAFKA_BOOTSTRAP_SERVERS": streaming.bootstrap_servers,
+            "KAFKA_BOOTSTRAP_SERVERS": streaming.bootstrap_servers_for(self),  # an SSM parameter: no export
             "KAFKA_SECURITY_PROTOCOL": SECURITY_PROTOCOL,
             "KAFKA_SASL_MECHANISM": SASL_MECHANISM,  # signed with the function's role: no Kafka secret
         }

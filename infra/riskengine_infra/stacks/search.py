@@ -3,8 +3,10 @@
 The domain lives in the private subnets behind ``search_sg`` (443 from its clients' groups), spread over two or
 three AZs, with dedicated master nodes, encryption at rest and node to node, HTTPS only (TLS 1.2 with forward
 secrecy) and fine-grained access control (FGAC) whose master user is an IAM role. Requests are signed (SigV4):
-the access policy admits principals of this account on this domain, so a caller needs both an IAM grant
-(:meth:`SearchStack.allow`) and an FGAC role mapping. The domain is retained when the stack is deleted.
+the access policy admits only the roles that use the domain (the provisioning role, the function roles by their
+fixed names, ``search-admin-role-arn``), so a caller needs the access policy, an IAM grant
+(:meth:`SearchStack.allow`) and an FGAC role mapping. The domain is retained when the stack is deleted (context
+``retain-data``, stateful.py); its audit log is kept as long as the compliance indices (``search-retention-days``).
 """
 
 from __future__ import annotations
@@ -22,18 +24,27 @@ from constructs import Construct
 
 from riskengine_infra import nag
 from riskengine_infra.bundling import FUNCTIONS_DIR
-from riskengine_infra.config import ContextError, DeploymentConfig
+from riskengine_infra.config import LOG_RETENTION_DAYS, ContextError, DeploymentConfig
 from riskengine_infra.stacks.network import PRIVATE_SUBNETS, NetworkStack, log_group
+from riskengine_infra.stateful import protect_data
 
 if TYPE_CHECKING:
     from riskengine_infra.stacks.layers import LayersStack
 
-__all__ = ["ENGINE_VERSION", "HTTP_ACTIONS", "SearchStack"]
+__all__ = ["DOMAIN_USERS", "ENGINE_VERSION", "HTTP_ACTIONS", "SearchStack", "audit_log_retention_days"]
 
 ENGINE_VERSION = opensearch.EngineVersion.OPENSEARCH_2_19  # the newest 2.x aws-cdk-lib 2.275 knows
 # es:ESHttp* spelled out: every HTTP method of the domain's REST API, and no control-plane action.
 HTTP_ACTIONS = [f"es:ESHttp{method}" for method in ("Get", "Head", "Post", "Put", "Patch", "Delete")]
 _HTTP_REASON = "OpenSearch's REST API is authorized per path below the domain (index, _bulk, _search ...)"
+# The functions (folder names) that call the domain: the access policy names their roles.
+DOMAIN_USERS = ("index_search", "report_api")
+
+
+def audit_log_retention_days(config: DeploymentConfig) -> int | None:
+    """The audit log's retention: the shortest CloudWatch Logs accepts that still covers ``search-retention-days``
+    (the compliance indices' life); None (never expire) beyond CloudWatch's longest, ten years."""
+    return next((days for days in LOG_RETENTION_DAYS if days >= config.search_retention_days), None)
 
 
 class SearchStack(cdk.Stack):
@@ -67,17 +78,39 @@ class SearchStack(cdk.Stack):
         self.provisioning_role = provisioning.role
         # The provisioning role is the master user: only a master user can define roles and map principals.
         self.domain = self._domain(config, network, self.provisioning_role.role_arn)
+        retained: dict[cdk.CfnResource, cdk.RemovalPolicy] = {}
+        if config.search_service_linked_role:
+            role = self._service_linked_role()
+            self.domain.node.add_dependency(role)
+            # A retained domain still uses the role, and IAM refuses to delete a role in use.
+            retained[role] = cdk.RemovalPolicy.RETAIN
         provisioning.add_environment("OPENSEARCH_URL", f"https://{self.domain.domain_endpoint}")
         self.allow(self.provisioning_role)
         self._provision(config, provisioning, engine_layer=function_layers[0])
         cdk.CfnOutput(self, "DomainEndpoint", value=self.domain.domain_endpoint)
         cdk.CfnOutput(self, "ProvisioningRoleArn", value=self.provisioning_role.role_arn, description="FGAC master")
+        domain_resource = self.domain.node.default_child
+        assert isinstance(domain_resource, opensearch.CfnDomain)
+        # OpenSearch takes no snapshot on deletion that CloudFormation could ask for: the domain itself is kept.
+        retained[domain_resource] = cdk.RemovalPolicy.RETAIN
+        protect_data(self, config, retained)
 
     def allow(self, role: iam.IRole) -> None:
         """Let ``role`` call the domain's REST API (IAM side; FGAC still decides what it may do: docs/deploy.md)."""
         resource = f"{self.domain_arn}/*"
         role.add_to_principal_policy(iam.PolicyStatement(actions=HTTP_ACTIONS, resources=[resource]))
         nag.acknowledge_wildcard_resource(role, resource, _HTTP_REASON)
+
+    def _service_linked_role(self) -> iam.CfnServiceLinkedRole:
+        """AWSServiceRoleForAmazonOpenSearchService: OpenSearch creates a VPC domain's network interfaces through
+        it, and creating the domain fails until the account has it (once per account: an account that has it
+        sets ``search-service-linked-role=false``)."""
+        return iam.CfnServiceLinkedRole(
+            self,
+            "ServiceLinkedRole",
+            aws_service_name="opensearchservice.amazonaws.com",
+            description="riskengine: OpenSearch Service VPC access (ENIs of the search domain)",
+        )
 
     def _domain(self, config: DeploymentConfig, network: NetworkStack, master_user_arn: str) -> opensearch.Domain:
         subnets = self._subnets(config, network)
@@ -107,10 +140,9 @@ class SearchStack(cdk.Stack):
             fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_arn=master_user_arn),
             logging=logging,
             suppress_logs_resource_policy=True,  # ours below: a plain resource, not a custom resource with Resource *
-            removal_policy=cdk.RemovalPolicy.RETAIN,  # the indices are the compliance record
         )
         domain.node.add_dependency(logs_policy)  # OpenSearch checks it may write the logs when it creates the domain
-        self._set_access_policy(domain)
+        self._set_access_policy(config, domain, master_user_arn)
         if config.search_master_nodes == 0:
             nag.acknowledge(
                 domain, "OS4", "context search-master-nodes is 0: data nodes also act as masters (small domains)"
@@ -139,6 +171,10 @@ class SearchStack(cdk.Stack):
         """Slow search, slow indexing, application and audit logs, each in its own group, and the policy that
         lets this domain (and only it) write them."""
         groups = {name: log_group(self, f"{name}Logs", config) for name in ("SlowSearch", "SlowIndex", "App", "Audit")}
+        # Who read and changed the compliance record is part of it: the audit log lives as long as the indices.
+        audit = groups["Audit"].node.default_child
+        assert isinstance(audit, logs.CfnLogGroup)
+        audit.retention_in_days = audit_log_retention_days(config)
         policy = logs.ResourcePolicy(
             self,
             "LogsPolicy",
@@ -166,13 +202,25 @@ class SearchStack(cdk.Stack):
         )
         return options, policy
 
-    def _set_access_policy(self, domain: opensearch.Domain) -> None:
-        """Principals of this account, on this domain only; set on the resource itself (``access_policies``
-        would add a custom resource that updates the domain after creation)."""
+    def _set_access_policy(self, config: DeploymentConfig, domain: opensearch.Domain, master_user_arn: str) -> None:
+        """The roles that use the domain, on this domain only; set on the resource itself (``access_policies``
+        would add a custom resource that updates the domain after creation).
+
+        The roles are matched by ``aws:PrincipalArn`` under this account's principal rather than listed as
+        principals: the function roles do not exist yet when this stack creates the domain (the functions stack
+        comes later), and a resource policy that names a role as principal is pinned to that role's unique id, so
+        a role recreated under the same name would silently lose access.
+        """
+        allowed = [master_user_arn, *(self._role_arn(config.function_role_name(f)) for f in DOMAIN_USERS)]
+        if config.search_admin_role_arn:
+            allowed.append(config.search_admin_role_arn)
         policy = iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(
-                    principals=[iam.AccountRootPrincipal()], actions=HTTP_ACTIONS, resources=[f"{self.domain_arn}/*"]
+                    principals=[iam.AccountRootPrincipal()],
+                    actions=HTTP_ACTIONS,
+                    resources=[f"{self.domain_arn}/*"],
+                    conditions={"ArnEquals": {"aws:PrincipalArn": allowed}},
                 )
             ]
         )
@@ -217,9 +265,10 @@ class SearchStack(cdk.Stack):
         The ARNs are built from the functions' fixed role names: the functions stack depends on this one, so
         this one cannot take their roles' attributes.
         """
+        writer, reader = DOMAIN_USERS
         mappings = {
-            "riskengine_writer": [self._role_arn(config.function_role_name("index_search"))],
-            "riskengine_reader": [self._role_arn(config.function_role_name("report_api"))],
+            "riskengine_writer": [self._role_arn(config.function_role_name(writer))],
+            "riskengine_reader": [self._role_arn(config.function_role_name(reader))],
         }
         if config.search_admin_role_arn:
             mappings["all_access"] = [config.search_admin_role_arn]

@@ -9,6 +9,9 @@ Both authenticate with role-based access control and IAM: the cache's user group
 (``redis_user``), and a function granted ``elasticache:Connect`` (:meth:`StateStack.grant_connect`) connects as
 it with a short-lived SigV4 token its own role signs (``REDIS_AUTH=iam``, ``riskengine.runtime``). No password or
 token exists anywhere: not in a template, an environment variable or Secrets Manager.
+
+The windows and the ledger (what makes redeliveries idempotent) outlive the stack: a replication group is
+snapshotted when deleted, a serverless cache retained (context ``retain-data``, stateful.py).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from constructs import Construct
 from riskengine_infra import nag
 from riskengine_infra.config import DeploymentConfig
 from riskengine_infra.stacks.network import PRIVATE_SUBNETS, REDIS_PORT, NetworkStack
+from riskengine_infra.stateful import protect_data
 
 __all__ = ["StateStack"]
 
@@ -52,8 +56,14 @@ class StateStack(cdk.Stack):
         subnet_ids = network.vpc.select_subnets(subnet_type=PRIVATE_SUBNETS).subnet_ids
         if self._serverless_mode:
             host, port = self._serverless(config, network, subnet_ids)
+            # CloudFormation snapshots replication groups only: a serverless cache is kept instead.
+            policy = cdk.RemovalPolicy.RETAIN
         else:
             host, port = self._replication_group(config, network, subnet_ids)
+            policy = cdk.RemovalPolicy.SNAPSHOT
+        cache = self.node.find_child("Cache")
+        assert isinstance(cache, cdk.CfnResource)
+        protect_data(self, config, {cache: policy})
         self.redis_url = f"rediss://{host}:{port}"
         cdk.CfnOutput(self, "RedisUrl", value=self.redis_url, description="TLS endpoint (no credentials)")
 

@@ -2,8 +2,13 @@
 
 Clients authenticate with SASL/IAM over TLS on port 9098; nothing listens unauthenticated or in plaintext.
 The topics are created by a custom resource (``functions/provision_topics``, kafka-python's admin client over
-IAM) that creates missing topics, raises partition counts and sets ``retention.ms`` on every deployment, and
-keeps the topics when the stack is deleted.
+IAM) that creates missing topics, raises partition counts and sets ``retention.ms`` on every deployment. The
+cluster, and with it the topics, is retained when the stack is deleted (context ``retain-data``, stateful.py).
+
+The SASL/IAM bootstrap-broker string is written to an SSM parameter that other stacks read when they are deployed
+(:meth:`StreamingStack.bootstrap_servers_for`), not exported: a CloudFormation export cannot change while another
+stack imports it, so an export would block any change of the broker count. A provisioned cluster's broker storage
+grows by Application Auto Scaling (target tracking on ``KafkaBrokerStorageUtilization``), never shrinks.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_msk as msk
+from aws_cdk import aws_ssm as ssm
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
@@ -22,6 +29,7 @@ from riskengine_infra import nag
 from riskengine_infra.bundling import FUNCTIONS_DIR
 from riskengine_infra.config import DeploymentConfig
 from riskengine_infra.stacks.network import PRIVATE_SUBNETS, NetworkStack, log_group
+from riskengine_infra.stateful import protect_data
 from riskengine_infra.topics import Topics
 
 if TYPE_CHECKING:
@@ -44,7 +52,9 @@ TOPIC_ADMIN_ACTIONS = [
 
 
 class StreamingStack(cdk.Stack):
-    """``cluster_arn``, ``cluster_name``, ``bootstrap_servers`` (SASL/IAM), ``topics``, and ARNs for IAM policies."""
+    """``cluster_arn``, ``cluster_name``, ``broker_count`` (provisioned; else None), ``topics``, ARNs for IAM
+    policies, and the SASL/IAM bootstrap brokers: ``bootstrap_servers`` inside this stack only, and
+    :meth:`bootstrap_servers_for` in the others."""
 
     def __init__(
         self,
@@ -59,13 +69,35 @@ class StreamingStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.topics = Topics()
         self.cluster_name = f"{config.prefix}-kafka"
+        self.broker_count: int | None = None
+        cluster: cdk.CfnResource
         if config.msk_mode == "provisioned":
-            self.cluster_arn = self._provisioned_cluster(config, network)
+            cluster = self._provisioned_cluster(config, network)
         else:
-            self.cluster_arn = self._serverless_cluster(network)
+            cluster = self._serverless_cluster(network)
+        self.cluster_arn: str = cluster.get_att("Arn").to_string()
+        if config.msk_mode == "provisioned":
+            self._storage_auto_scaling(config)
         self.bootstrap_servers = self._bootstrap_brokers(config)
+        self.bootstrap_servers_parameter_name = f"/{config.prefix}/kafka/bootstrap-servers"
+        ssm.StringParameter(
+            self,
+            "BootstrapServersParameter",
+            parameter_name=self.bootstrap_servers_parameter_name,
+            string_value=self.bootstrap_servers,
+            description="riskengine: the SASL/IAM bootstrap brokers of the MSK cluster (read by the functions stack)",
+        )
         self._provision_topics(config, network, layers)
         cdk.CfnOutput(self, "BootstrapServers", value=self.bootstrap_servers, description="SASL/IAM bootstrap brokers")
+        # MSK keeps no snapshots: retaining the cluster is the only way to keep the topics.
+        protect_data(self, config, {cluster: cdk.RemovalPolicy.RETAIN})
+
+    def bootstrap_servers_for(self, scope: Construct) -> str:
+        """The bootstrap brokers for a resource of another stack: the SSM parameter's value, which CloudFormation
+        reads when that stack is deployed (an ``AWS::SSM::Parameter::Value<String>`` parameter, no export)."""
+        if cdk.Stack.of(scope) is self:
+            return self.bootstrap_servers
+        return ssm.StringParameter.value_for_string_parameter(scope, self.bootstrap_servers_parameter_name)
 
     @property
     def cluster_resource_arn(self) -> str:
@@ -90,8 +122,10 @@ class StreamingStack(cdk.Stack):
             arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
         )
 
-    def _provisioned_cluster(self, config: DeploymentConfig, network: NetworkStack) -> str:
+    def _provisioned_cluster(self, config: DeploymentConfig, network: NetworkStack) -> msk.CfnCluster:
         subnets = network.vpc.select_subnets(subnet_type=PRIVATE_SUBNETS)
+        # MSK spreads brokers evenly over the client subnets, one per AZ.
+        self.broker_count = len(subnets.subnet_ids) * config.brokers_per_az
         key = kms.Key(self, "DataKey", enable_key_rotation=True, description="riskengine: MSK broker volumes")
         broker_logs = log_group(self, "BrokerLogs", config)
         cluster = msk.CfnCluster(
@@ -99,12 +133,13 @@ class StreamingStack(cdk.Stack):
             "Cluster",
             cluster_name=self.cluster_name,
             kafka_version=config.kafka_version,
-            # MSK spreads brokers evenly over the client subnets, one per AZ.
-            number_of_broker_nodes=len(subnets.subnet_ids) * config.brokers_per_az,
+            number_of_broker_nodes=self.broker_count,
             broker_node_group_info=msk.CfnCluster.BrokerNodeGroupInfoProperty(
                 client_subnets=subnets.subnet_ids,
                 instance_type=config.broker_instance_type,
                 security_groups=[network.kafka_sg.security_group_id],
+                # The first size only: auto-scaling grows the volumes outside the template, which never lowers
+                # them (MSK cannot shrink a volume; an unchanged property is not sent again).
                 storage_info=msk.CfnCluster.StorageInfoProperty(
                     ebs_storage_info=msk.CfnCluster.EBSStorageInfoProperty(volume_size=config.broker_volume_gb)
                 ),
@@ -125,9 +160,37 @@ class StreamingStack(cdk.Stack):
                 )
             ),
         )
-        return cluster.attr_arn
+        return cluster
 
-    def _serverless_cluster(self, network: NetworkStack) -> str:
+    def _storage_auto_scaling(self, config: DeploymentConfig) -> None:
+        """Grow every broker's volume while its disk use stays above ``broker-storage-target-percent``, up to
+        ``broker-volume-max-gb``. Application Auto Scaling acts through its service-linked role for MSK
+        (AWSServiceRoleForApplicationAutoScaling_KafkaCluster, created on first registration): no role here."""
+        target = appscaling.CfnScalableTarget(
+            self,
+            "BrokerStorageTarget",
+            service_namespace="kafka",
+            scalable_dimension="kafka:broker-storage:VolumeSize",
+            resource_id=self.cluster_arn,
+            min_capacity=config.broker_volume_gb,
+            max_capacity=config.broker_volume_max_gb,
+        )
+        appscaling.CfnScalingPolicy(
+            self,
+            "BrokerStoragePolicy",
+            policy_name=f"{self.cluster_name}-broker-storage",
+            policy_type="TargetTrackingScaling",
+            scaling_target_id=target.ref,
+            target_tracking_scaling_policy_configuration=appscaling.CfnScalingPolicy.TargetTrackingScalingPolicyConfigurationProperty(
+                predefined_metric_specification=appscaling.CfnScalingPolicy.PredefinedMetricSpecificationProperty(
+                    predefined_metric_type="KafkaBrokerStorageUtilization"
+                ),
+                target_value=config.broker_storage_target_percent,
+                disable_scale_in=True,  # MSK volumes cannot shrink
+            ),
+        )
+
+    def _serverless_cluster(self, network: NetworkStack) -> msk.CfnServerlessCluster:
         """MSK Serverless: always TLS, always encrypted at rest (AWS-owned key), IAM the only authentication."""
         subnets = network.vpc.select_subnets(subnet_type=PRIVATE_SUBNETS)
         cluster = msk.CfnServerlessCluster(
@@ -143,15 +206,18 @@ class StreamingStack(cdk.Stack):
                 )
             ],
         )
-        return cluster.attr_arn
+        return cluster
 
     def _bootstrap_brokers(self, config: DeploymentConfig) -> str:
         """The SASL/IAM broker string, read with kafka:GetBootstrapBrokers (neither resource type exposes it)."""
+        # The call runs again when its definition changes: the broker count in the id makes a change of brokers
+        # read the new string (the cluster's ARN stays the same).
+        physical_id = self.cluster_arn if self.broker_count is None else f"{self.cluster_arn}/{self.broker_count}"
         call = cr.AwsSdkCall(
             service="Kafka",
             action="getBootstrapBrokers",
             parameters={"ClusterArn": self.cluster_arn},
-            physical_resource_id=cr.PhysicalResourceId.of(self.cluster_arn),
+            physical_resource_id=cr.PhysicalResourceId.of(physical_id),
             output_paths=["BootstrapBrokerStringSaslIam"],
         )
         brokers = cr.AwsCustomResource(
