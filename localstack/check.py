@@ -54,8 +54,7 @@ sys.path.insert(0, str(REPO / "infra"))  # the CDK app's package, as deploy.py r
 
 from riskengine_infra.config import DeploymentConfig  # noqa: E402
 from riskengine_infra.stacks.alerting import EMAIL_SEVERITIES  # noqa: E402
-from riskengine_infra.stacks.configuration import topic_settings  # noqa: E402
-from riskengine_infra.topics import Topics  # noqa: E402
+from riskengine_infra.topics import Topics, topic_settings  # noqa: E402
 
 __all__ = [
     "CONTEXT",

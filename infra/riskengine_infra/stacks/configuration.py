@@ -22,23 +22,9 @@ from riskengine.detectors import load_rules
 from riskengine.errors import ConfigurationError
 from riskengine_infra.config import ContextError, DeploymentConfig
 from riskengine_infra.stacks.alerting import EMAIL_SEVERITIES
-from riskengine_infra.topics import Topics
+from riskengine_infra.topics import topic_settings
 
-__all__ = ["ConfigurationStack", "topic_settings"]
-
-
-def topic_settings(config: DeploymentConfig, topics: Topics | None = None) -> dict[str, dict[str, int]]:
-    """Topic -> ``partitions`` and ``retentionHours``; dead letters are kept ``dead-letter-retention-hours``."""
-    topics = topics or Topics()
-    return {
-        name: {
-            "partitions": config.topic_partitions,
-            "retentionHours": config.dead_letter_retention_hours
-            if name in topics.dead_letters()
-            else config.topic_retention_hours,
-        }
-        for name in topics.all()
-    }
+__all__ = ["ConfigurationStack"]
 
 
 class ConfigurationStack(cdk.Stack):
