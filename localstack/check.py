@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -53,7 +54,6 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "infra"))  # the CDK app's package, as deploy.py reaches it
 
 from riskengine_infra.config import DeploymentConfig  # noqa: E402
-from riskengine_infra.stacks.alerting import EMAIL_SEVERITIES  # noqa: E402
 from riskengine_infra.topics import Topics, topic_settings  # noqa: E402
 
 __all__ = [
@@ -240,7 +240,7 @@ def _check_parameters(ssm: Any, config: DeploymentConfig) -> None:
     }
     _expect("SSM parameter names", sorted(found), ["alert-severities", "rules", "topics"])
     _expect("SSM topics", json.loads(found["topics"]), topic_settings(config))
-    _expect("SSM alert-severities", found["alert-severities"].split(","), list(EMAIL_SEVERITIES))
+    _expect("SSM alert-severities", found["alert-severities"].split(","), list(WANTED_SEVERITIES))
     # The engine reads the rules as RISK_RULES_JSON: what was deployed must load there unchanged.
     _expect(
         "SSM rules", dict(Settings.from_env({"RISK_RULES_JSON": found["rules"]}).rules), json.loads(config.risk_rules)
@@ -310,6 +310,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # A CI timeout or `kill` sends SIGTERM: exit through the finally blocks, which stop LocalStack and redis-server.
+    signal.signal(signal.SIGTERM, lambda number, _frame: sys.exit(128 + number))
     timings = Timings()
     workdir = Path(tempfile.mkdtemp(prefix="riskengine-localstack-"))
     try:
