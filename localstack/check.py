@@ -38,6 +38,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from deploy import app_config as deploy_app_config
 from host import DEFAULT_VENV, LocalStack, LocalStackError, free_port, install
 
 from riskengine.codec import ALERTS_SUBJECT, AvroCodec, FixedIdRegistry
@@ -113,8 +114,7 @@ def makefile_pin(name: str) -> str:
 
 def app_config() -> DeploymentConfig:
     """The app's configuration as ``cdk deploy`` with CONTEXT builds it: cdk.json's context, then ours."""
-    context = json.loads((REPO / "cdk.json").read_text(encoding="utf-8"))["context"] | CONTEXT
-    return DeploymentConfig.from_context(context.get)
+    return deploy_app_config(CONTEXT)
 
 
 def cdklocal_command(*arguments: str) -> list[str]:
