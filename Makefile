@@ -3,13 +3,16 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# The CDK CLI, pinned; npx fetches it from the npm registry on first use (Node.js 20+).
-CDK ?= npx --yes aws-cdk@2.1148.1
+# The CDK CLI, pinned; npx fetches it from the npm registry on first use (Node.js 20+). localstack/check.py reads
+# CDK_CLI and CDKLOCAL (cdklocal, the CDK CLI pointed at LocalStack) from here.
+CDK_CLI := aws-cdk@2.1148.1
+CDKLOCAL := aws-cdk-local@3.0.4
+CDK ?= npx --yes $(CDK_CLI)
 ARCH ?= arm64
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help install system-deps demo test lint unit integration infra bench api synth layers diff deploy destroy \
-	localstack-up localstack-deploy localstack-bridge localstack-down clean
+	localstack-install localstack-check localstack-up localstack-deploy localstack-bridge localstack-down clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -64,6 +67,12 @@ deploy: install  ## cdk deploy --all (see docs/deploy.md first).
 
 destroy: install  ## cdk destroy --all (see docs/deploy.md, "Teardown").
 	$(CDK) destroy --all
+
+localstack-install:  ## LocalStack's free runtime in .venv-localstack (Python 3.13 via pyenv; no Docker).
+	python3 localstack/host.py
+
+localstack-check: install system-deps  ## Start LocalStack (no Docker), cdklocal-deploy alerting + configuration, check the alert filter.
+	$(BIN)/python localstack/check.py
 
 LOCALSTACK := docker compose -f localstack/docker-compose.yml
 LOCALSTACK_URL := http://127.0.0.1:4566

@@ -3,6 +3,10 @@
 
 Account and region come from the CLI's environment (``CDK_DEFAULT_ACCOUNT`` / ``CDK_DEFAULT_REGION``); without
 them the stacks are synthesized environment-agnostic, which is how CI checks them with no AWS credentials.
+
+Context ``stacks`` (``-c stacks=alerting,configuration``) builds only those of the stacks that need no other
+stack, so they synthesize and deploy without the heavy ones (no layers built): that is how LocalStack's free
+edition gets them (``make localstack-check``, docs/localstack.md).
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ import os
 import aws_cdk as cdk
 
 from riskengine_infra import nag
-from riskengine_infra.config import DeploymentConfig
+from riskengine_infra.config import ContextError, DeploymentConfig
 from riskengine_infra.stacks import (
     AlertingStack,
     ApiStack,
+    ConfigurationStack,
     FunctionsStack,
     LayersStack,
     MonitoringStack,
@@ -24,6 +29,21 @@ from riskengine_infra.stacks import (
     StateStack,
     StreamingStack,
 )
+
+# The stacks that need no other stack, hence can be built alone (context ``stacks``).
+STANDALONE = {"alerting": AlertingStack, "configuration": ConfigurationStack}
+
+
+def build_standalone(app: cdk.App, config: DeploymentConfig, env: cdk.Environment, names: str) -> dict[str, cdk.Stack]:
+    """The stacks of the comma-separated ``names``, each one of ``STANDALONE``, and nothing else."""
+    selected = [name.strip() for name in names.split(",") if name.strip()]
+    unknown = sorted(set(selected) - set(STANDALONE))
+    if unknown or not selected:
+        raise ContextError(
+            f"context stacks may name only stacks that stand alone ({', '.join(STANDALONE)}), got {names!r}; "
+            "the others are built by the whole app (no -c stacks)"
+        )
+    return {name: STANDALONE[name](app, f"{config.prefix}-{name}", config=config, env=env) for name in selected}
 
 
 def build_foundation(app: cdk.App, config: DeploymentConfig, env: cdk.Environment) -> dict[str, cdk.Stack]:
@@ -61,9 +81,19 @@ def build_foundation(app: cdk.App, config: DeploymentConfig, env: cdk.Environmen
 
 
 def build(app: cdk.App) -> dict[str, cdk.Stack]:
-    """Every stack of the deployment, wired together; returned by concern for tests and tools."""
+    """Every stack of the deployment, wired together, or those context ``stacks`` names; returned by concern."""
     config = DeploymentConfig.from_context(app.node.try_get_context)
     env = cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"))
+    p = config.prefix
+    only = app.node.try_get_context("stacks")
+    stacks = build_standalone(app, config, env, str(only)) if only else _build_all(app, config, env)
+    for stack in stacks.values():
+        cdk.Tags.of(stack).add("application", p)
+    nag.add_checks(app)  # cdk-nag's AwsSolutions pack: an unacknowledged finding fails the synth
+    return stacks
+
+
+def _build_all(app: cdk.App, config: DeploymentConfig, env: cdk.Environment) -> dict[str, cdk.Stack]:
     stacks = build_foundation(app, config, env)
     p = config.prefix
     stacks["api"] = ApiStack(app, f"{p}-api", config=config, functions=stacks["functions"], env=env)
@@ -79,9 +109,7 @@ def build(app: cdk.App) -> dict[str, cdk.Stack]:
         api=stacks["api"],
         env=env,
     )
-    for stack in stacks.values():
-        cdk.Tags.of(stack).add("application", p)
-    nag.add_checks(app)  # cdk-nag's AwsSolutions pack: an unacknowledged finding fails the synth
+    stacks["configuration"] = ConfigurationStack(app, f"{p}-configuration", config=config, env=env)
     return stacks
 
 

@@ -11,6 +11,9 @@ as CloudFormation's custom resources would on Create: provision_topics creates t
 provision_search the OpenSearch templates and aliases. Running it again updates everything in place.
 It prints what it deployed and the ``riskengine bridge`` commands that stand in for the Kafka
 triggers, which LocalStack's Community image does not have. See docs/localstack.md.
+
+Names, sizes and topics come from the CDK app's configuration (cdk.json's context through
+``riskengine_infra.config``, and ``riskengine_infra.topics``), so this deploys what ``cdk deploy`` would.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import json
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +33,7 @@ import boto3
 from botocore.config import Config
 from lambda_zips import base_zip, directory_zip, function_zip, lambda_architecture, missing_modules
 
-from riskengine.alerting import DispatchConfig
 from riskengine.errors import RiskEngineError
-from riskengine.search import SearchConfig
 from riskengine.sinks import Topics
 from riskengine_tools.local.lambda_invoke import parse_invoke_response
 from riskengine_tools.local.triggers import Trigger, dispatching, indexing, scoring
@@ -42,6 +43,8 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "infra"))  # the CDK app's package, as infra/scripts/build_layers.py reaches it
 
 from riskengine_infra import bundling  # noqa: E402
+from riskengine_infra.config import DeploymentConfig, FunctionSizing  # noqa: E402
+from riskengine_infra.topics import topic_settings  # noqa: E402
 
 __all__ = [
     "CUSTOM_RESOURCE",
@@ -49,9 +52,9 @@ __all__ = [
     "FUNCTIONS",
     "HOST_BOOTSTRAP_SERVERS",
     "SERVICES",
-    "TRADE_PARTITIONS",
     "FunctionSpec",
     "Target",
+    "app_config",
     "bridge_command",
     "build_zips",
     "code_sha256",
@@ -72,7 +75,7 @@ FUNCTIONS_DIR = REPO / "functions"
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 HOST_BOOTSTRAP_SERVERS = "127.0.0.1:9092"  # the broker's HOST listener, for the bridges (docker-compose.yml)
 RUNTIME = f"python{bundling.PYTHON_VERSION}"
-TRADE_PARTITIONS = 3
+HOUR_MS = 3_600_000
 # Where the functions find the compose services: names on the riskengine-localstack network.
 SERVICES = {
     "redis": "redis://redis:6379/0",
@@ -85,14 +88,27 @@ TRUST_POLICY = {
 }
 
 
+def app_config(overrides: Mapping[str, Any] | None = None) -> DeploymentConfig:
+    """The CDK app's configuration from cdk.json's context (then ``overrides``), as ``cdk deploy`` builds it."""
+    context = json.loads((REPO / "cdk.json").read_text(encoding="utf-8"))["context"] | dict(overrides or {})
+    return DeploymentConfig.from_context(context.get)
+
+
 @dataclass(frozen=True, slots=True)
 class FunctionSpec:
-    """One ``functions/<directory>/``, its entry point and its sizing (as in the CDK app's defaults)."""
+    """One ``functions/<directory>/``, its entry point and its sizing (the CDK app's)."""
 
     directory: str
-    memory_mb: int
-    timeout_s: int
+    sizing: FunctionSizing
     handler: str = "handler.lambda_handler"
+
+    @property
+    def memory_mb(self) -> int:
+        return self.sizing.memory_mb
+
+    @property
+    def timeout_s(self) -> int:
+        return self.sizing.timeout_s
 
     def function_name(self, prefix: str) -> str:
         return f"{prefix}-{self.directory.replace('_', '-')}"
@@ -108,15 +124,18 @@ class Target:
 
 
 CUSTOM_RESOURCE = "handler.on_event"  # the CDK Provider framework's entry point
+CONFIG = app_config()
+# The streaming and search stacks size their provisioning functions themselves (512 MB, 5 minutes), not by context.
+PROVISIONING = FunctionSizing(512, 300)
 FUNCTIONS = (
-    FunctionSpec("score_trades", 1769, 120),
-    FunctionSpec("dispatch_alerts", 512, 60),
-    FunctionSpec("index_search", 512, 60),
-    FunctionSpec("ingest_trade", 512, 29),
-    FunctionSpec("report_api", 512, 29),
-    FunctionSpec("simulate_trades", 512, 60),
-    FunctionSpec("provision_topics", 512, 300, CUSTOM_RESOURCE),
-    FunctionSpec("provision_search", 512, 300, CUSTOM_RESOURCE),
+    FunctionSpec("score_trades", CONFIG.score_trades),
+    FunctionSpec("dispatch_alerts", CONFIG.downstream),
+    FunctionSpec("index_search", CONFIG.downstream),
+    FunctionSpec("ingest_trade", CONFIG.api),
+    FunctionSpec("report_api", CONFIG.api),
+    FunctionSpec("simulate_trades", CONFIG.downstream),
+    FunctionSpec("provision_topics", PROVISIONING, CUSTOM_RESOURCE),
+    FunctionSpec("provision_search", PROVISIONING, CUSTOM_RESOURCE),
 )
 
 
@@ -137,16 +156,8 @@ def function_environment(alerts_topic_arn: str) -> dict[str, str]:
 
 
 def kafka_topics() -> dict[str, int]:
-    """Topic -> partitions: the trades topic is keyed by user and spread out; the others need one."""
-    topics = Topics()
-    dead_letters = (_default(DispatchConfig, "dead_letter_topic"), _default(SearchConfig, "dead_letter_topic"))
-    singles = (topics.analyzed, topics.alerts, topics.dead_letter, *dead_letters)
-    return {topics.trades: TRADE_PARTITIONS, **dict.fromkeys(singles, 1)}
-
-
-def _default(config: type, name: str) -> str:
-    """A setting's default, i.e. what the functions use with the environment deploy gives them."""
-    return next(field.default for field in fields(config) if field.name == name)
+    """Topic -> partitions: the CDK app's topics (``riskengine_infra.topics``) and ``topic-partitions``."""
+    return {name: settings["partitions"] for name, settings in topic_settings(CONFIG).items()}
 
 
 def provisioning_events() -> dict[str, dict[str, Any]]:
@@ -155,7 +166,10 @@ def provisioning_events() -> dict[str, dict[str, Any]]:
     Both run inside LocalStack, so they reach Kafka and OpenSearch as the other functions do. The
     compose stack has one broker and one OpenSearch node: one replica of everything, none to spare.
     """
-    topics = [{"name": name, "partitions": str(count)} for name, count in kafka_topics().items()]
+    topics = [
+        {"name": name, "partitions": str(t["partitions"]), "retentionMs": str(HOUR_MS * t["retentionHours"])}
+        for name, t in topic_settings(CONFIG).items()
+    ]
     return {
         "provision_topics": {
             "RequestType": "Create",
@@ -191,7 +205,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--endpoint-url", default=DEFAULT_ENDPOINT, help="LocalStack (default: %(default)s).")
     parser.add_argument("--region", default="us-east-1", help="Region (default: %(default)s).")
-    parser.add_argument("--prefix", default="riskengine", help="Prefix of every name (default: %(default)s).")
+    parser.add_argument(
+        "--prefix", default=CONFIG.prefix, help="Prefix of every name (default: cdk.json's, %(default)s)."
+    )
     parser.add_argument(
         "--function",
         dest="functions",

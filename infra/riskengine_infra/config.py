@@ -6,6 +6,7 @@ naming the context key, never a half-built template.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -85,6 +86,9 @@ class DeploymentConfig:
     alert_emails: tuple[str, ...] = ()
     ops_emails: tuple[str, ...] = ()
     dashboard_url: str = ""  # DASHBOARD_URL of dispatch_alerts: messages link to {url}/alerts/{alertId}; empty: none
+    alerts_queue: bool = False  # an SQS queue subscribed to the alerts with the e-mails' severity filter
+    # Rule settings as RISK_RULES_JSON takes them (docs/rules.md); the configuration stack publishes them in SSM
+    risk_rules: str = "{}"
     # Functions
     architecture: Architecture = "arm64"
     bundling: Bundling = "local"
@@ -232,6 +236,12 @@ def _validate_functions_and_monitoring(config: DeploymentConfig) -> None:
             raise ContextError(f"context {name.replace('_', '-')} must be >= 1, got {getattr(config, name)}")
     if config.trades_heartbeat_minutes > 1440:  # CloudWatch evaluates an alarm over one day at most
         raise ContextError(f"context trades-heartbeat-minutes must be 1..1440, got {config.trades_heartbeat_minutes}")
+    try:
+        rules = json.loads(config.risk_rules)
+    except json.JSONDecodeError as exc:
+        raise ContextError(f"context risk-rules is not JSON: {exc}") from exc
+    if not isinstance(rules, dict) or not all(isinstance(settings, dict) for settings in rules.values()):
+        raise ContextError("context risk-rules must be an object of rule name -> settings object (docs/rules.md)")
     percent, position = config.cache_memory_alarm_percent, config.trigger.starting_position
     if not 1 <= percent <= 100:
         raise ContextError(f"context cache-memory-alarm-percent must be 1..100, got {percent}")
@@ -252,6 +262,8 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
             return raw if isinstance(raw, bool) else str(raw).lower() in {"true", "1", "yes"}
         if isinstance(default, int):
             return int(raw)
+        if isinstance(default, str) and isinstance(raw, Mapping):  # risk-rules written as an object in cdk.json
+            return json.dumps(raw, sort_keys=True)
         if isinstance(default, tuple):
             items = raw if isinstance(raw, list | tuple) else [s for s in str(raw).split(",") if s.strip()]
             return tuple(str(item).strip() for item in items)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import astuple, dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["Topics"]
+if TYPE_CHECKING:
+    from riskengine_infra.config import DeploymentConfig
+
+__all__ = ["Topics", "topic_settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,3 +28,20 @@ class Topics:
     def dead_letters(self) -> tuple[str, ...]:
         """Topics of records that need a person; kept ``dead-letter-retention-hours`` instead of the default."""
         return (self.trades_dlq, self.alerts_dlq, self.search_dlq, self.trigger_failures)
+
+
+def topic_settings(config: DeploymentConfig, topics: Topics | None = None) -> dict[str, dict[str, int]]:
+    """Topic -> ``partitions`` and ``retentionHours``; dead letters are kept ``dead-letter-retention-hours``.
+
+    What the configuration stack publishes and the LocalStack paths create (localstack/deploy.py).
+    """
+    topics = topics or Topics()
+    return {
+        name: {
+            "partitions": config.topic_partitions,
+            "retentionHours": config.dead_letter_retention_hours
+            if name in topics.dead_letters()
+            else config.topic_retention_hours,
+        }
+        for name in topics.all()
+    }

@@ -39,14 +39,23 @@ class Synthesized:
         return [s["Properties"] for s in found.values() if s["Properties"]["TopicArn"] == {"Ref": self.topic(topic)}]
 
 
-@pytest.fixture(scope="module")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    app = cdk.App(context=CONTEXT | EMAILS | nag.REPORT_ONLY_CONTEXT, outdir=str(tmp_path_factory.mktemp("cdk.out")))
+def synthesize(tmp_path_factory: pytest.TempPathFactory, context: dict[str, Any]) -> Synthesized:
+    app = cdk.App(context=CONTEXT | context | nag.REPORT_ONLY_CONTEXT, outdir=str(tmp_path_factory.mktemp("cdk.out")))
     config = DeploymentConfig.from_context(app.node.try_get_context)
     stack = AlertingStack(app, "riskengine-alerting", config=config, env=ENV)
     nag.add_checks(app)
     assembly = app.synth()
     return Synthesized(stack, Template.from_stack(stack), nag.aws_solutions_findings(assembly, stack))
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory, EMAILS)
+
+
+@pytest.fixture(scope="module")
+def with_queue(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory, EMAILS | {"alerts-queue": "true"})
 
 
 def test_both_topics_are_encrypted_with_a_rotated_key(synthesized: Synthesized) -> None:
@@ -122,3 +131,25 @@ def test_an_address_without_at_sign_is_refused() -> None:
 
 def test_cdk_nag_finds_nothing_unacknowledged(synthesized: Synthesized) -> None:
     assert synthesized.findings == []
+
+
+def test_no_queue_unless_asked(synthesized: Synthesized) -> None:
+    assert synthesized.stack.alerts_queue is None
+    synthesized.template.resource_count_is("AWS::SQS::Queue", 0)
+    assert set(synthesized.template.find_outputs("*")) == {"AlertsTopicArn"}
+
+
+def test_the_optional_queue_gets_exactly_what_the_emails_get(with_queue: Synthesized) -> None:
+    subscriptions = with_queue.subscriptions(with_queue.stack.alerts_topic)
+    emails = [s for s in subscriptions if s["Protocol"] == "email"]
+    (queue,) = [s for s in subscriptions if s["Protocol"] == "sqs"]
+    assert queue["FilterPolicy"] == emails[0]["FilterPolicy"] == {"severity": ["HIGH", "CRITICAL"]}
+    assert queue["RawMessageDelivery"] is True
+    queue_id = with_queue.stack.get_logical_id(with_queue.stack.alerts_queue.node.default_child)
+    assert queue["Endpoint"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    (key_id,) = with_queue.template.find_resources("AWS::KMS::Key")
+    with_queue.template.has_resource_properties(
+        "AWS::SQS::Queue", {"QueueName": "riskengine-alerts-queue", "KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}}
+    )
+    assert set(with_queue.template.find_outputs("*")) == {"AlertsTopicArn", "AlertsQueueUrl"}
+    assert with_queue.findings == []

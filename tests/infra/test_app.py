@@ -14,9 +14,12 @@ from infra_testing import TEST_CONTEXT
 
 from app import build
 from riskengine_infra import nag
+from riskengine_infra.config import ContextError
 
 ROOT = Path(__file__).resolve().parents[2]
-STACKS = ("network", "layers", "alerting", "streaming", "state", "search", "functions", "api", "monitoring")
+STACKS = (
+    "network", "layers", "alerting", "streaming", "state", "search", "functions", "api", "monitoring", "configuration"
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +84,19 @@ def _find(node: Any, key: str) -> list[Any]:
     if isinstance(node, list):
         return [x for v in node for x in _find(v, key)]
     return []
+
+
+def test_context_stacks_builds_only_the_standalone_stacks_it_names(tmp_path: Path) -> None:
+    """How LocalStack gets them: no layers, no network, nothing the named stacks do not need."""
+    context = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"] | TEST_CONTEXT
+    app = cdk.App(context=context | {"stacks": "configuration, alerting"}, outdir=str(tmp_path))
+    stacks = build(app)
+    assert sorted(stacks) == ["alerting", "configuration"]
+    assert sorted(s.stack_name for s in app.synth().stacks) == ["riskengine-alerting", "riskengine-configuration"]
+
+
+@pytest.mark.parametrize("names", ["functions", "alerting,streaming", " , "])
+def test_context_stacks_refuses_stacks_that_need_others(tmp_path: Path, names: str) -> None:
+    app = cdk.App(context=TEST_CONTEXT | {"stacks": names}, outdir=str(tmp_path))
+    with pytest.raises(ContextError, match="context stacks may name only stacks that stand alone"):
+        build(app)

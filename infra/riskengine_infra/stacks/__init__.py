@@ -1,7 +1,7 @@
 """One CDK stack per concern; ``infra/app.py`` wires them together (see docs/deploy.md).
 
 Each stack's module is imported on first use of its class: a test or tool that needs one stack does not
-import the other eight modules.
+import the other modules.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 _MODULES = {
     "AlertingStack": "alerting",
     "ApiStack": "api",
+    "ConfigurationStack": "configuration",
     "FunctionsStack": "functions",
     "LayersStack": "layers",
     "MonitoringStack": "monitoring",

@@ -22,6 +22,7 @@ from riskengine.search import SearchAuth, SearchConfig
 from riskengine.search.provision import ProvisionOptions
 from riskengine.settings import Settings
 from riskengine.sinks import Topics
+from riskengine_infra.topics import Topics as InfraTopics
 from riskengine_tools.cli.app import app
 
 REPO = Path(__file__).resolve().parents[3]
@@ -67,7 +68,17 @@ def test_every_topic_a_trigger_reads_or_a_function_writes_is_created() -> None:
     defaults = Topics()
     written = {defaults.analyzed, defaults.alerts, defaults.dead_letter, "risk-alerts-dlq", "risk-search-dlq"}
     assert written <= set(topics)
-    assert topics[defaults.trades] == deploy.TRADE_PARTITIONS > 1
+    assert set(topics.values()) == {deploy.CONFIG.topic_partitions}  # the CDK app's topic-partitions
+
+
+def test_names_and_sizes_are_the_cdk_apps() -> None:
+    config = deploy.app_config()
+    assert deploy.parse_args([]).prefix == config.prefix
+    sizing = {spec.directory: (spec.memory_mb, spec.timeout_s) for spec in deploy.FUNCTIONS}
+    assert sizing["score_trades"] == (config.score_trades.memory_mb, config.score_trades.timeout_s)
+    assert sizing["dispatch_alerts"] == (config.downstream.memory_mb, config.downstream.timeout_s)
+    assert sizing["report_api"] == (config.api.memory_mb, config.api.timeout_s)
+    assert set(deploy.kafka_topics()) == set(InfraTopics().all())
 
 
 def test_the_printed_bridge_commands_are_accepted_by_the_cli() -> None:
@@ -92,6 +103,9 @@ def test_the_provisioning_events_are_what_the_custom_resources_accept() -> None:
     topics = events["provision_topics"]["ResourceProperties"]
     specs = specs_from_resource_properties(topics)
     assert {spec.name: spec.partitions for spec in specs} == deploy.kafka_topics()
+    retention = {spec.name: spec.retention_ms for spec in specs}
+    assert retention["crypto-trades"] == deploy.CONFIG.topic_retention_hours * 3_600_000
+    assert retention["risk-alerts-dlq"] == deploy.CONFIG.dead_letter_retention_hours * 3_600_000
     assert topics["bootstrapServers"] == deploy.SERVICES["kafka"]  # reached from inside LocalStack
     options = ProvisionOptions.from_resource_properties(events["provision_search"]["ResourceProperties"])
     assert options.replicas == 0  # one OpenSearch node: a replica could never be assigned
