@@ -471,23 +471,22 @@ class MonitoringStack(cdk.Stack):
 
 
 def _lambda_metric(name: str, function_name: str, period: cdk.Duration = FIVE_MINUTES) -> cw.Metric:
-    return cw.Metric(
-        namespace="AWS/Lambda",
-        metric_name=name,
-        dimensions_map={"FunctionName": function_name},
-        statistic="Sum",
-        period=period,
-        label=f"{name} {function_name}",
-    )
+    return _aws_lambda("FunctionName", function_name, name, period, label=f"{name} {function_name}")
 
 
 def _mapping_metric(name: str, uuid: str, period: cdk.Duration = FIVE_MINUTES) -> cw.Metric:
+    return _aws_lambda("EventSourceMappingUUID", uuid, name, period)
+
+
+def _aws_lambda(dimension: str, value: str, name: str, period: cdk.Duration, label: str | None = None) -> cw.Metric:
+    """A summed AWS/Lambda metric of one function or one event source mapping."""
     return cw.Metric(
         namespace="AWS/Lambda",
         metric_name=name,
-        dimensions_map={"EventSourceMappingUUID": uuid},
+        dimensions_map={dimension: value},
         statistic="Sum",
         period=period,
+        label=label,
     )
 
 
