@@ -37,6 +37,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from floor import FloorRun, time_floor
 from riskengine.codec import TRADES_SUBJECT, AvroCodec, CodecError, FixedIdRegistry
 from riskengine.model import SourceRecord
 from riskengine.msk import build_event
@@ -88,6 +89,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--flush-redis", action="store_true", help="FLUSHDB the --redis-url database first if it is not empty")
     add("--out", type=Path, metavar="FILE.json", help="also save the figures (and per-command counts) as JSON")
     add("--worker", action="store_true", help=argparse.SUPPRESS)
+    add("--floor", action="store_true", help=argparse.SUPPRESS)
     add("--stream", type=Path, help=argparse.SUPPRESS)
     add("--batch-size", type=_positive_int, help=argparse.SUPPRESS)
     add("--result", type=Path, help=argparse.SUPPRESS)
@@ -319,6 +321,34 @@ def run_worker(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def run_floor_worker(args: argparse.Namespace) -> dict[str, Any]:
+    """The floor (benchmarks/floor.py) on the same stream and batch size, with a fresh redis-server of its own."""
+    with ExitStack() as stack:
+        redis_url, redis_pid = start_redis(stack, args)
+        client = stack.enter_context(redis.Redis.from_url(redis_url))
+        batches = read_batches(args.stream, args.batch_size)
+        warmup = next(batches)
+        FloorRun(client).process(build_event(warmup))  # warm-up batch, untimed as the handler's
+        report = _Reporter(len(warmup))
+        redis_before = _process_cpu_s(redis_pid)
+        wall, cpu, trades = time_floor(client, batches, report)
+        redis_cpu = _delta(redis_before, _process_cpu_s(redis_pid))
+        report.finish()
+    return {
+        "batch_size": args.batch_size,
+        "floor_trades_per_s": trades / wall if wall else None,
+        "floor_cpu_us_per_trade": _per(cpu * 1e6, trades),
+        "floor_redis_cpu_us_per_trade": None if redis_cpu is None else _per(redis_cpu * 1e6, trades),
+    }
+
+
+def _process_cpu_s(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    cpu = psutil.Process(pid).cpu_times()
+    return cpu.user + cpu.system
+
+
 def start_redis(stack: ExitStack, args: argparse.Namespace) -> tuple[str, int | None]:
     """A fresh redis-server (or the given, empty, --redis-url) and its pid when it runs on this machine."""
     if args.redis_url is None:
@@ -407,9 +437,8 @@ def snapshot(monitor: redis.Redis, redis_pid: int | None, counter: ClientCommand
     with counter.paused():
         info = monitor.execute_command("INFO", "stats", "commandstats")
     store = _store_counter()
-    cpu = psutil.Process(redis_pid).cpu_times() if redis_pid is not None else None
     return ServerSnapshot(
-        redis_cpu_s=None if cpu is None else cpu.user + cpu.system,
+        redis_cpu_s=_process_cpu_s(redis_pid),
         processed=int(info["total_commands_processed"]),
         calls=Counter(
             {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in info.items() if k.startswith("cmdstat_")}
@@ -475,25 +504,27 @@ def _percentile(ordered: Sequence[float], pct: float) -> float | None:
 # --------------------------------------------------------------------------- parent side
 
 
-def spawn_worker(args: argparse.Namespace, stream: Path, batch_size: int) -> dict[str, Any]:
+def spawn_worker(args: argparse.Namespace, stream: Path, batch_size: int, *, floor: bool = False) -> dict[str, Any]:
     """Run one worker subprocess with a progress bar; return the JSON object it wrote.
 
     The handler prints to stdout (Powertools EMF blobs), so the worker's stdout goes to a file
     and its figures to another; its stderr carries progress lines.
     """
-    result_path = stream.with_name(f"result-{batch_size}.json")
-    stdout_path = stream.with_name(f"stdout-{batch_size}.txt")
+    kind = "floor" if floor else "handler"
+    result_path = stream.with_name(f"{kind}-result-{batch_size}.json")
+    stdout_path = stream.with_name(f"{kind}-stdout-{batch_size}.txt")
     argv = [sys.executable, __file__, "--worker", "--stream", str(stream), "--batch-size", str(batch_size)]
     argv += ["--result", str(result_path)]
     argv += ["--sink", args.sink] + (["--redis-url", args.redis_url] if args.redis_url else [])
     argv += ["--flush-redis"] if args.flush_redis else []
+    argv += ["--floor"] if floor else []
     other: deque[str] = deque(maxlen=40)
     with (
         stdout_path.open("w") as stdout,
         _progress() as progress,
         subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, text=True) as proc,
     ):
-        task = progress.add_task(f"batch size {batch_size:,}", total=args.trades)
+        task = progress.add_task(f"{kind}, batch size {batch_size:,}", total=args.trades)
         assert proc.stderr is not None
         for line in proc.stderr:
             if line.startswith(PROGRESS_PREFIX):
@@ -505,6 +536,16 @@ def spawn_worker(args: argparse.Namespace, stream: Path, batch_size: int) -> dic
     result: dict[str, Any] = json.loads(result_path.read_text())
     with stdout_path.open("rb") as lines:
         result["handler_stdout_lines"] = sum(1 for _ in lines)
+    return result
+
+
+def with_floor(args: argparse.Namespace, stream: Path, batch_size: int) -> dict[str, Any]:
+    """The floor, then the handler, back to back on the same stream: the handler's speed as a fraction of it."""
+    floor = spawn_worker(args, stream, batch_size, floor=True)
+    result = spawn_worker(args, stream, batch_size)
+    result |= {key: value for key, value in floor.items() if key.startswith("floor_")}
+    speed, ceiling = result.get("trades_per_s"), floor.get("floor_trades_per_s")
+    result["fraction_of_floor"] = speed / ceiling if speed and ceiling else None
     return result
 
 
@@ -567,8 +608,11 @@ def print_stream(info: StreamInfo) -> None:
 
 ROWS: tuple[tuple[str, str, str], ...] = (
     ("trades/s (trades / handler wall time)", "trades_per_s", "{:,.0f}"),
+    ("floor trades/s (decode + one Lua call)", "floor_trades_per_s", "{:,.0f}"),
+    ("handler speed / floor", "fraction_of_floor", "{:.2f}"),
     ("handler CPU µs/trade", "handler_cpu_us_per_trade", "{:,.1f}"),
     ("redis-server CPU µs/trade", "redis_cpu_us_per_trade", "{:,.1f}"),
+    ("redis-server CPU µs/trade, floor", "floor_redis_cpu_us_per_trade", "{:,.1f}"),
     ("batch latency p50 (ms)", "p50_ms", "{:,.2f}"),
     ("batch latency p99 (ms)", "p99_ms", "{:,.2f}"),
     ("Redis round trips / batch", "round_trips_per_batch", "{:,.2f}"),
@@ -618,7 +662,7 @@ def run_parent(args: argparse.Namespace) -> None:
         stream = Path(tmp) / "trades.bin"
         info = generate_stream(stream, args)
         print_stream(info)
-        results = [spawn_worker(args, stream, size) for size in args.batch_sizes]
+        results = [with_floor(args, stream, size) for size in args.batch_sizes]
     host["redis_server"] = results[0].get("redis_version", host["redis_server"])
     print_results(results, host, args.sink)
     if args.out:
@@ -630,7 +674,7 @@ def run_parent(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.worker:
-        args.result.write_text(json.dumps(run_worker(args)))
+        args.result.write_text(json.dumps(run_floor_worker(args) if args.floor else run_worker(args)))
     else:
         run_parent(args)
 
