@@ -50,6 +50,7 @@ from riskengine_tools.local import EmbeddedBroker, EmbeddedRedis
 from riskengine_tools.local.bridge import LOCAL_CLUSTER_ARN, load_handler
 from riskengine_tools.local.environment import handler_environment
 from riskengine_tools.local.paths import function_handler
+from scopes import ScriptRecorder, memory_by_owner, redis_cpu_by_scope
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "infra"))  # the CDK app's settings
 from riskengine_infra.config import DeploymentConfig
@@ -103,6 +104,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=20_000,
         metavar="N",
         help="trades for the end-to-end latency run through the broker and the trigger bridge; 0 skips it (20,000)",
+    )
+    add(
+        "--scope-trades",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="trades whose window scripts are replayed per scope for Redis CPU by scope; 0 skips it (100,000)",
     )
     add("--e2e-rate", type=float, default=2_000.0, metavar="TRADES_PER_S", help="its production rate (2,000)")
     add("--out", type=Path, metavar="FILE.json", help="also save the figures (and per-command counts) as JSON")
@@ -333,7 +341,12 @@ def run_worker(args: argparse.Namespace) -> dict[str, Any]:
         sink = CountingSink(processor.sink)
         processor.sink = sink
         monitor = stack.enter_context(redis.Redis.from_url(redis_url))
+        recorder = ScriptRecorder(processor.engine.store, args.scope_trades)
         result = measure(args, invoke, monitor, redis_pid, counter, env.get("KAFKA_BOOTSTRAP_SERVERS", ""))
+        with counter.paused():
+            result |= memory_by_owner(monitor)
+        if recorder.trades:
+            result |= redis_cpu_by_scope(recorder.calls, recorder.trades) | {"scope_trades": recorder.trades}
         result |= {"scored": sink.scored, "alerts": dict(sink.alerts), "dead_lettered": sink.dead_letters}
         result["redis_version"] = monitor.info("server")["redis_version"]
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -557,6 +570,7 @@ def spawn_worker(args: argparse.Namespace, stream: Path, batch_size: int, kind: 
     argv += ["--result", str(result_path)]
     argv += ["--sink", args.sink] + (["--redis-url", args.redis_url] if args.redis_url else [])
     argv += ["--flush-redis"] if args.flush_redis else []
+    argv += ["--scope-trades", str(args.scope_trades)]
     argv += {
         "floor": ["--floor"],
         "e2e": ["--e2e", "--e2e-trades", str(args.e2e_trades), "--e2e-rate", str(args.e2e_rate)],
@@ -682,6 +696,12 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("handler CPU µs/trade", "handler_cpu_us_per_trade", "{:,.1f}"),
     ("redis-server CPU µs/trade", "redis_cpu_us_per_trade", "{:,.1f}"),
     ("redis-server CPU µs/trade, floor", "floor_redis_cpu_us_per_trade", "{:,.1f}"),
+    ("  window script, user windows", "redis_cpu_us_per_trade_user", "{:,.1f}"),
+    ("  window script, user+symbol windows", "redis_cpu_us_per_trade_user_symbol", "{:,.1f}"),
+    ("  window script, market windows", "redis_cpu_us_per_trade_symbol_exchange", "{:,.1f}"),
+    ("Redis memory per active user (bytes)", "redis_bytes_per_user", "{:,.0f}"),
+    ("Redis memory per market (bytes)", "redis_bytes_per_market", "{:,.0f}"),
+    ("Redis memory per ledger entry (bytes)", "redis_bytes_per_ledger_entry", "{:,.0f}"),
     ("batch latency p50 (ms)", "p50_ms", "{:,.2f}"),
     ("batch latency p99 (ms)", "p99_ms", "{:,.2f}"),
     ("Redis round trips / batch", "round_trips_per_batch", "{:,.2f}"),
