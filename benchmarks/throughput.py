@@ -163,20 +163,20 @@ def write_record(out: BinaryIO, timestamp: int, key: bytes, value: bytes) -> Non
     out.write(value)
 
 
-def read_records(path: Path) -> Iterator[SourceRecord]:
-    """The stream file as partition-0 records with consecutive offsets."""
+def read_records(path: Path, partition: int = 0) -> Iterator[SourceRecord]:
+    """The stream file as records of one partition with consecutive offsets."""
     with path.open("rb") as handle:
         offset = 0
         while header := handle.read(RECORD_HEADER.size):
             timestamp, key_len, value_len = RECORD_HEADER.unpack(header)
             key, value = handle.read(key_len), handle.read(value_len)
-            yield SourceRecord(TOPIC, 0, offset, timestamp, key, value)
+            yield SourceRecord(TOPIC, partition, offset, timestamp, key, value)
             offset += 1
 
 
-def read_batches(path: Path, size: int) -> Iterator[list[SourceRecord]]:
+def read_batches(path: Path, size: int, partition: int = 0) -> Iterator[list[SourceRecord]]:
     batch: list[SourceRecord] = []
-    for record in read_records(path):
+    for record in read_records(path, partition):
         batch.append(record)
         if len(batch) == size:
             yield batch
