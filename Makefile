@@ -11,8 +11,8 @@ CDK ?= npx --yes $(CDK_CLI)
 ARCH ?= arm64
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install system-deps demo test lint unit integration infra bench api synth layers diff deploy destroy \
-	localstack-install localstack-check localstack-up localstack-deploy localstack-bridge localstack-down clean
+.PHONY: help install system-deps demo test lint unit integration infra bench bench-cluster api synth layers diff deploy \
+	destroy localstack-install localstack-check localstack-up localstack-deploy localstack-bridge localstack-down clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ infra: install  ## CDK assertions and cdk-nag checks of every stack (no Docker, 
 
 bench: install system-deps  ## The throughput benchmark (see docs/performance.md).
 	$(BIN)/python benchmarks/throughput.py
+
+bench-cluster: install system-deps  ## The handler in 2 processes on a 3-master Redis Cluster (see docs/scaling.md).
+	$(BIN)/python benchmarks/cluster.py
 
 api: install system-deps  ## Serve the ingest and reporting APIs on http://127.0.0.1:8080 with the pipeline.
 	$(BIN)/riskengine api serve

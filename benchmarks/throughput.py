@@ -12,6 +12,7 @@ means and its caveats.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -37,6 +38,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from end_to_end import measure_end_to_end
+from floor import FloorRun, time_floor
 from riskengine.codec import TRADES_SUBJECT, AvroCodec, CodecError, FixedIdRegistry
 from riskengine.model import SourceRecord
 from riskengine.msk import build_event
@@ -47,8 +50,17 @@ from riskengine_tools.local import EmbeddedBroker, EmbeddedRedis
 from riskengine_tools.local.bridge import LOCAL_CLUSTER_ARN, load_handler
 from riskengine_tools.local.environment import handler_environment
 from riskengine_tools.local.paths import function_handler
+from scopes import ScriptRecorder, memory_by_owner, redis_cpu_by_scope
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "infra"))  # the CDK app's settings
+from riskengine_infra.config import DeploymentConfig
 
 TOPIC = "crypto-trades"
+DEPLOYED = DeploymentConfig()  # the function memory and trigger batch size the CDK app deploys by default
+# AWS Lambda list prices, us-east-1, arm64, first tier (aws.amazon.com/lambda/pricing).
+LAMBDA_ARM64_PRICE_DATE = "2026-12-04"
+LAMBDA_ARM64_GB_S_USD = 0.0000133334
+LAMBDA_REQUEST_USD = 0.20 / 1e6
 # One stream record: event time (ms), key length, value length; then the key and value bytes.
 RECORD_HEADER = struct.Struct(">qHI")
 PROGRESS_PREFIX = "@@progress "
@@ -86,8 +98,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--sink", choices=("discard", "kafka"), default="discard", help="where results go (discard)")
     add("--redis-url", metavar="URL", help="use this empty Redis instead of starting a fresh redis-server")
     add("--flush-redis", action="store_true", help="FLUSHDB the --redis-url database first if it is not empty")
+    add(
+        "--e2e-trades",
+        type=int,
+        default=20_000,
+        metavar="N",
+        help="trades for the end-to-end latency run through the broker and the trigger bridge; 0 skips it (20,000)",
+    )
+    add(
+        "--scope-trades",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="trades whose window scripts are replayed per scope for Redis CPU by scope; 0 skips it (100,000)",
+    )
+    add("--e2e-rate", type=float, default=2_000.0, metavar="TRADES_PER_S", help="its production rate (2,000)")
     add("--out", type=Path, metavar="FILE.json", help="also save the figures (and per-command counts) as JSON")
     add("--worker", action="store_true", help=argparse.SUPPRESS)
+    add("--floor", action="store_true", help=argparse.SUPPRESS)
+    add("--e2e", action="store_true", help=argparse.SUPPRESS)
     add("--stream", type=Path, help=argparse.SUPPRESS)
     add("--batch-size", type=_positive_int, help=argparse.SUPPRESS)
     add("--result", type=Path, help=argparse.SUPPRESS)
@@ -134,20 +163,20 @@ def write_record(out: BinaryIO, timestamp: int, key: bytes, value: bytes) -> Non
     out.write(value)
 
 
-def read_records(path: Path) -> Iterator[SourceRecord]:
-    """The stream file as partition-0 records with consecutive offsets."""
+def read_records(path: Path, partition: int = 0) -> Iterator[SourceRecord]:
+    """The stream file as records of one partition with consecutive offsets."""
     with path.open("rb") as handle:
         offset = 0
         while header := handle.read(RECORD_HEADER.size):
             timestamp, key_len, value_len = RECORD_HEADER.unpack(header)
             key, value = handle.read(key_len), handle.read(value_len)
-            yield SourceRecord(TOPIC, 0, offset, timestamp, key, value)
+            yield SourceRecord(TOPIC, partition, offset, timestamp, key, value)
             offset += 1
 
 
-def read_batches(path: Path, size: int) -> Iterator[list[SourceRecord]]:
+def read_batches(path: Path, size: int, partition: int = 0) -> Iterator[list[SourceRecord]]:
     batch: list[SourceRecord] = []
-    for record in read_records(path):
+    for record in read_records(path, partition):
         batch.append(record)
         if len(batch) == size:
             yield batch
@@ -312,11 +341,66 @@ def run_worker(args: argparse.Namespace) -> dict[str, Any]:
         sink = CountingSink(processor.sink)
         processor.sink = sink
         monitor = stack.enter_context(redis.Redis.from_url(redis_url))
+        recorder = ScriptRecorder(processor.engine.store, args.scope_trades)
         result = measure(args, invoke, monitor, redis_pid, counter, env.get("KAFKA_BOOTSTRAP_SERVERS", ""))
+        with counter.paused():
+            result |= memory_by_owner(monitor)
+        if recorder.trades:
+            result |= redis_cpu_by_scope(recorder.calls, recorder.trades) | {"scope_trades": recorder.trades}
         result |= {"scored": sink.scored, "alerts": dict(sink.alerts), "dead_lettered": sink.dead_letters}
         result["redis_version"] = monitor.info("server")["redis_version"]
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
+
+
+def run_floor_worker(args: argparse.Namespace) -> dict[str, Any]:
+    """The floor (benchmarks/floor.py) on the same stream and batch size, with a fresh redis-server of its own."""
+    with ExitStack() as stack:
+        redis_url, redis_pid = start_redis(stack, args)
+        client = stack.enter_context(redis.Redis.from_url(redis_url))
+        batches = read_batches(args.stream, args.batch_size)
+        warmup = next(batches)
+        FloorRun(client).process(build_event(warmup))  # warm-up batch, untimed as the handler's
+        report = _Reporter(len(warmup))
+        redis_before = _process_cpu_s(redis_pid)
+        wall, cpu, trades = time_floor(client, batches, report)
+        redis_cpu = _delta(redis_before, _process_cpu_s(redis_pid))
+        report.finish()
+    return {
+        "batch_size": args.batch_size,
+        "floor_trades_per_s": trades / wall if wall else None,
+        "floor_cpu_us_per_trade": _per(cpu * 1e6, trades),
+        "floor_redis_cpu_us_per_trade": None if redis_cpu is None else _per(redis_cpu * 1e6, trades),
+    }
+
+
+def run_e2e_worker(args: argparse.Namespace) -> dict[str, Any]:
+    """benchmarks/end_to_end.py on the first --e2e-trades trades of the stream."""
+    records = list(itertools.islice(read_records(args.stream), args.e2e_trades))
+    result = measure_end_to_end(
+        records,
+        args.e2e_rate,
+        args.batch_size,
+        lambda done: print(f"{PROGRESS_PREFIX}{done}", file=sys.stderr, flush=True),
+    )
+    latencies = list(result.latencies_ms)
+    return {
+        "batch_size": result.batch_size,
+        "e2e_trades": result.trades,
+        "e2e_rate_per_s": result.rate_per_s,
+        "e2e_alerts": result.alerts,
+        "e2e_alerts_timed": len(latencies),
+        "e2e_p50_ms": _percentile(latencies, 50),
+        "e2e_p99_ms": _percentile(latencies, 99),
+        "e2e_max_ms": latencies[-1] if latencies else None,
+    }
+
+
+def _process_cpu_s(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    cpu = psutil.Process(pid).cpu_times()
+    return cpu.user + cpu.system
 
 
 def start_redis(stack: ExitStack, args: argparse.Namespace) -> tuple[str, int | None]:
@@ -407,9 +491,8 @@ def snapshot(monitor: redis.Redis, redis_pid: int | None, counter: ClientCommand
     with counter.paused():
         info = monitor.execute_command("INFO", "stats", "commandstats")
     store = _store_counter()
-    cpu = psutil.Process(redis_pid).cpu_times() if redis_pid is not None else None
     return ServerSnapshot(
-        redis_cpu_s=None if cpu is None else cpu.user + cpu.system,
+        redis_cpu_s=_process_cpu_s(redis_pid),
         processed=int(info["total_commands_processed"]),
         calls=Counter(
             {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in info.items() if k.startswith("cmdstat_")}
@@ -475,25 +558,31 @@ def _percentile(ordered: Sequence[float], pct: float) -> float | None:
 # --------------------------------------------------------------------------- parent side
 
 
-def spawn_worker(args: argparse.Namespace, stream: Path, batch_size: int) -> dict[str, Any]:
+def spawn_worker(args: argparse.Namespace, stream: Path, batch_size: int, kind: str = "handler") -> dict[str, Any]:
     """Run one worker subprocess with a progress bar; return the JSON object it wrote.
 
     The handler prints to stdout (Powertools EMF blobs), so the worker's stdout goes to a file
     and its figures to another; its stderr carries progress lines.
     """
-    result_path = stream.with_name(f"result-{batch_size}.json")
-    stdout_path = stream.with_name(f"stdout-{batch_size}.txt")
+    result_path = stream.with_name(f"{kind}-result-{batch_size}.json")
+    stdout_path = stream.with_name(f"{kind}-stdout-{batch_size}.txt")
     argv = [sys.executable, __file__, "--worker", "--stream", str(stream), "--batch-size", str(batch_size)]
     argv += ["--result", str(result_path)]
     argv += ["--sink", args.sink] + (["--redis-url", args.redis_url] if args.redis_url else [])
     argv += ["--flush-redis"] if args.flush_redis else []
+    argv += ["--scope-trades", str(args.scope_trades)]
+    argv += {
+        "floor": ["--floor"],
+        "e2e": ["--e2e", "--e2e-trades", str(args.e2e_trades), "--e2e-rate", str(args.e2e_rate)],
+    }.get(kind, [])
     other: deque[str] = deque(maxlen=40)
     with (
         stdout_path.open("w") as stdout,
         _progress() as progress,
         subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, text=True) as proc,
     ):
-        task = progress.add_task(f"batch size {batch_size:,}", total=args.trades)
+        total = min(args.trades, args.e2e_trades) if kind == "e2e" else args.trades
+        task = progress.add_task(f"{kind}, batch size {batch_size:,}", total=total)
         assert proc.stderr is not None
         for line in proc.stderr:
             if line.startswith(PROGRESS_PREFIX):
@@ -506,6 +595,41 @@ def spawn_worker(args: argparse.Namespace, stream: Path, batch_size: int) -> dic
     with stdout_path.open("rb") as lines:
         result["handler_stdout_lines"] = sum(1 for _ in lines)
     return result
+
+
+def with_floor(args: argparse.Namespace, stream: Path, batch_size: int) -> dict[str, Any]:
+    """The floor, then the handler, back to back on the same stream: the handler's speed as a fraction of it."""
+    floor = spawn_worker(args, stream, batch_size, "floor")
+    result = spawn_worker(args, stream, batch_size)
+    result |= {key: value for key, value in floor.items() if key.startswith("floor_")}
+    speed, ceiling = result.get("trades_per_s"), floor.get("floor_trades_per_s")
+    result["fraction_of_floor"] = speed / ceiling if speed and ceiling else None
+    return result
+
+
+def lambda_cost(result: dict[str, Any]) -> dict[str, Any]:
+    """Lambda compute cost per million trades at this speed, on arm64 at the memory the CDK app gives score_trades.
+
+    Assumes the function runs as fast as this machine's process did (at 1,769 MB a function has one
+    vCPU); prices are us-east-1 list prices (LAMBDA_ARM64_PRICE_DATE), first tier.
+    """
+    speed = result.get("trades_per_s")
+    if not speed:
+        return {}
+    gb = DEPLOYED.score_trades.memory_mb / 1024
+    compute = 1e6 / speed * gb * LAMBDA_ARM64_GB_S_USD
+    requests = 1e6 / result["batch_size"] * LAMBDA_REQUEST_USD
+    return {"lambda_usd_per_million_trades": compute + requests, "lambda_memory_mb": DEPLOYED.score_trades.memory_mb}
+
+
+def print_end_to_end(e2e: dict[str, Any]) -> None:
+    Console().print(
+        f"[bold]End to end[/] (produce -> alert readable on risk-alerts; embedded broker, trigger bridge with "
+        f"batching window 0, batch size {e2e['batch_size']:,}): {e2e['e2e_trades']:,} trades at "
+        f"{e2e['e2e_rate_per_s']:,.0f}/s, {e2e['e2e_alerts_timed']} of {e2e['e2e_alerts']} alerts timed; "
+        f"p50 {_cell(e2e['e2e_p50_ms'], '{:,.0f}')} ms, p99 {_cell(e2e['e2e_p99_ms'], '{:,.0f}')} ms, "
+        f"max {_cell(e2e['e2e_max_ms'], '{:,.0f}')} ms"
+    )
 
 
 def machine() -> dict[str, Any]:
@@ -567,14 +691,24 @@ def print_stream(info: StreamInfo) -> None:
 
 ROWS: tuple[tuple[str, str, str], ...] = (
     ("trades/s (trades / handler wall time)", "trades_per_s", "{:,.0f}"),
+    ("floor trades/s (decode + one Lua call)", "floor_trades_per_s", "{:,.0f}"),
+    ("handler speed / floor", "fraction_of_floor", "{:.2f}"),
     ("handler CPU µs/trade", "handler_cpu_us_per_trade", "{:,.1f}"),
     ("redis-server CPU µs/trade", "redis_cpu_us_per_trade", "{:,.1f}"),
+    ("redis-server CPU µs/trade, floor", "floor_redis_cpu_us_per_trade", "{:,.1f}"),
+    ("  window script, user windows", "redis_cpu_us_per_trade_user", "{:,.1f}"),
+    ("  window script, user+symbol windows", "redis_cpu_us_per_trade_user_symbol", "{:,.1f}"),
+    ("  window script, market windows", "redis_cpu_us_per_trade_symbol_exchange", "{:,.1f}"),
+    ("Redis memory per active user (bytes)", "redis_bytes_per_user", "{:,.0f}"),
+    ("Redis memory per market (bytes)", "redis_bytes_per_market", "{:,.0f}"),
+    ("Redis memory per ledger entry (bytes)", "redis_bytes_per_ledger_entry", "{:,.0f}"),
     ("batch latency p50 (ms)", "p50_ms", "{:,.2f}"),
     ("batch latency p99 (ms)", "p99_ms", "{:,.2f}"),
     ("Redis round trips / batch", "round_trips_per_batch", "{:,.2f}"),
     ("client commands / batch", "client_commands_per_batch", "{:,.2f}"),
     ("commands executed / batch (incl. Lua)", "commands_executed_per_batch", "{:,.1f}"),
     ("peak RSS of the worker (MB)", "peak_rss_mb", "{:,.0f}"),
+    ("Lambda USD / million trades (arm64)", "lambda_usd_per_million_trades", "{:,.4f}"),
     ("timed trades (batches)", "timed", "{}"),
     ("trades scored (whole run)", "scored", "{:,}"),
     ("dead-lettered (whole run)", "dead_lettered", "{:,}"),
@@ -618,11 +752,16 @@ def run_parent(args: argparse.Namespace) -> None:
         stream = Path(tmp) / "trades.bin"
         info = generate_stream(stream, args)
         print_stream(info)
-        results = [spawn_worker(args, stream, size) for size in args.batch_sizes]
+        results = [with_floor(args, stream, size) for size in args.batch_sizes]
+        e2e = spawn_worker(args, stream, DEPLOYED.trigger.batch_size, "e2e") if args.e2e_trades > 0 else None
     host["redis_server"] = results[0].get("redis_version", host["redis_server"])
+    for result in results:
+        result |= lambda_cost(result)
     print_results(results, host, args.sink)
+    if e2e is not None:
+        print_end_to_end(e2e)
     if args.out:
-        figures = {"machine": host, "sink": args.sink, "stream": asdict(info), "results": results}
+        figures = {"machine": host, "sink": args.sink, "stream": asdict(info), "results": results, "end_to_end": e2e}
         args.out.write_text(json.dumps(figures, indent=2) + "\n")
         Console().print(f"figures saved to {args.out}")
 
@@ -630,7 +769,8 @@ def run_parent(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.worker:
-        args.result.write_text(json.dumps(run_worker(args)))
+        work = run_floor_worker if args.floor else run_e2e_worker if args.e2e else run_worker
+        args.result.write_text(json.dumps(work(args)))
     else:
         run_parent(args)
 

@@ -15,7 +15,7 @@ import redis
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
-from riskengine_tools.local import EmbeddedBroker, EmbeddedRedis, ServiceUnavailable
+from riskengine_tools.local import EmbeddedBroker, EmbeddedRedis, EmbeddedShardedCluster, ServiceUnavailable
 from riskengine_tools.local.ports import LOOPBACK
 
 pytestmark = pytest.mark.integration
@@ -60,6 +60,20 @@ def test_redis_port_clash_fails_with_the_server_log() -> None:
             server.start()
     with pytest.raises(RuntimeError, match="not running"):
         _ = server.pid
+
+
+def test_a_sharded_cluster_spreads_slots_over_its_masters_and_stops_them_all() -> None:
+    with EmbeddedShardedCluster(shards=3) as cluster:
+        pids = cluster.pids
+        with redis.cluster.RedisCluster.from_url(cluster.url) as client:
+            assert len(client.get_primaries()) == 3
+            keys = [f"{{u:{n}}}" for n in range(60)]
+            for key in keys:
+                client.set(key, key)
+            owners = {client.get_node_from_key(key).port for key in keys}
+            assert owners == {node.port for node in cluster.nodes}  # every master holds some keys
+            assert [client.get(key) for key in keys] == [key.encode() for key in keys]
+    assert not any(_alive(pid) for pid in pids)
 
 
 def test_missing_redis_binary_says_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from riskengine_tools.local.aws import EmbeddedAws
 from riskengine_tools.local.broker import EmbeddedBroker
 from riskengine_tools.local.errors import ServiceUnavailable
 from riskengine_tools.local.ports import free_port
-from riskengine_tools.local.redis_server import EmbeddedRedis, EmbeddedRedisCluster
+from riskengine_tools.local.redis_server import EmbeddedRedis, EmbeddedRedisCluster, EmbeddedShardedCluster
 from riskengine_tools.local.search_server import EmbeddedSearch
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "EmbeddedRedis",
     "EmbeddedRedisCluster",
     "EmbeddedSearch",
+    "EmbeddedShardedCluster",
     "ServiceUnavailable",
     "free_port",
 ]

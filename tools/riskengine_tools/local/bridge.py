@@ -119,6 +119,10 @@ class EventSourceMappingBridge:
                     on_batch(len(batch), latency)
         return self.stats
 
+    def joined(self) -> bool:
+        """Whether the bridge holds partitions yet (its first polls join the consumer group)."""
+        return bool(self._consumer.assignment())
+
     def close(self) -> None:
         self._consumer.close()
 

@@ -1,0 +1,117 @@
+"""Redis cost by window scope: CPU per trade (user, user+symbol, market) and memory per user and market.
+
+CPU: the window script calls the handler made are recorded, then replayed on a fresh redis-server
+once per scope with only that scope's windows in them, each replay timed by the server's own CPU
+counters. The replays leave out the ledger and alert-mark writes (one commit script per batch),
+so their sum falls short of the handler's whole Redis CPU by that much; the benchmark prints both.
+
+Memory: MEMORY USAGE of every key after the run, summed by what owns it (a user's windows, a
+market's windows, the trade ledger) and divided by how many owners there are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import psutil
+import redis
+
+from riskengine.windows.spec import KEY_PREFIX, Scope
+from riskengine.windows.store import APPLY_SCRIPT, RedisWindowStore
+from riskengine_tools.local import EmbeddedRedis
+
+__all__ = ["ScriptRecorder", "memory_by_owner", "redis_cpu_by_scope"]
+
+Call = tuple[list[str], list[Any]]
+WINDOW_KEYS, WINDOW_ARGS = 3, 6  # per window in one apply-script call (windows/apply_batch.lua)
+_USER = re.compile(rf"^{re.escape(KEY_PREFIX)}:\{{u:[^}}]*\}}")
+_MARKET = re.compile(rf"^{re.escape(KEY_PREFIX)}:\{{se:[^}}]*\}}")
+
+
+def scope_of(window_key: str) -> Scope:
+    if _MARKET.match(window_key):
+        return Scope.SYMBOL_EXCHANGE
+    user = _USER.match(window_key)
+    if user is None:
+        raise ValueError(f"not a window key: {window_key!r}")
+    return Scope.USER_SYMBOL if window_key.startswith(":s:", user.end()) else Scope.USER
+
+
+class ScriptRecorder:
+    """Keeps a copy of every window-script call a store makes, until ``limit`` trades' worth."""
+
+    def __init__(self, store: RedisWindowStore, limit: int) -> None:
+        self.calls: list[Call] = []
+        self.trades = 0
+        self._limit = limit
+        run = store._run_script  # the one seam where a part's calls are complete
+
+        def recorded(calls: list[Call]) -> list[Any]:
+            if self.trades < self._limit:
+                self.calls += [(list(keys), list(args)) for keys, args in calls]
+                self.trades += _trades_in(calls)
+            return run(calls)
+
+        store._run_script = recorded  # type: ignore[method-assign]
+
+
+def _trades_in(calls: Iterable[Call]) -> int:
+    """Trades in a part: each is in exactly one user window, so count the user windows' members."""
+    count = 0
+    for keys, args in calls:
+        for w in range(len(keys) // WINDOW_KEYS):
+            if scope_of(keys[w * WINDOW_KEYS]) is Scope.USER:
+                count += str(args[w * WINDOW_ARGS + 5]).count("\x1e") + 1
+    return count
+
+
+def redis_cpu_by_scope(calls: list[Call], trades: int) -> dict[str, float]:
+    """Server CPU µs per trade of each scope's share of ``calls``, each replayed alone on a fresh server."""
+    result: dict[str, float] = {}
+    for scope in Scope:
+        only = [_only(call, scope) for call in calls]
+        with EmbeddedRedis() as server, redis.Redis.from_url(server.url) as client:
+            script = client.register_script(APPLY_SCRIPT)
+            process = psutil.Process(server.pid)
+            before = sum(process.cpu_times()[:2])
+            for keys, args in only:
+                if keys:
+                    script(keys=keys, args=args)
+            result[f"redis_cpu_us_per_trade_{scope.value}"] = (sum(process.cpu_times()[:2]) - before) * 1e6 / trades
+    return result
+
+
+def _only(call: Call, scope: Scope) -> Call:
+    keys, args = call
+    kept_keys: list[str] = []
+    kept_args: list[Any] = []
+    for w in range(len(keys) // WINDOW_KEYS):
+        if scope_of(keys[w * WINDOW_KEYS]) is scope:
+            kept_keys += keys[w * WINDOW_KEYS : (w + 1) * WINDOW_KEYS]
+            kept_args += args[w * WINDOW_ARGS : (w + 1) * WINDOW_ARGS]
+    return kept_keys, kept_args
+
+
+def memory_by_owner(client: redis.Redis) -> dict[str, float | int]:
+    """Bytes per active user (their windows, marks, volume), per market, and per ledger entry."""
+    totals: Counter[str] = Counter()
+    owners: defaultdict[str, set[str]] = defaultdict(set)
+    for raw in client.scan_iter(count=1_000):
+        key = raw.decode()
+        usage = int(client.memory_usage(key) or 0)
+        market = _MARKET.match(key)
+        tag = market or _USER.match(key)
+        owner = "market" if market else "user" if tag else "ledger"
+        totals[owner] += usage
+        owners[owner].add(key if tag is None else tag.group(0))
+    return {
+        "active_users": len(owners["user"]),
+        "markets": len(owners["market"]),
+        "ledger_entries": len(owners["ledger"]),
+        "redis_bytes_per_user": totals["user"] / max(1, len(owners["user"])),
+        "redis_bytes_per_market": totals["market"] / max(1, len(owners["market"])),
+        "redis_bytes_per_ledger_entry": totals["ledger"] / max(1, len(owners["ledger"])),
+    }
