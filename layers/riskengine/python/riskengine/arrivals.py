@@ -42,8 +42,9 @@ class ArrivalView:
                 self._incoming[event.trade_id] = event
             else:
                 self.events.append(event)
-        self.buckets = dict(state.volume_buckets)
+        self.buckets = state.volume_buckets  # empty but for market windows, which get a copy to change
         if state.spec.volume_bucket_ms:
+            self.buckets = dict(self.buckets)
             for event in self._incoming.values():  # counted in the buckets, but not arrived yet
                 self._add(event, -event.cents)
 

@@ -3,13 +3,20 @@
 -- KEYS, three per window: the window (sorted set: member -> event time), its alert marks
 -- (sorted set: 'rule \31 end trade id \31 alert id' -> event time of the match's last trade)
 -- and its volume buckets (hash: bucket number -> notional sum in cents).
--- ARGV, six per window: lateness_ms, history, horizon_ms, ttl_ms, volume_bucket_ms, and the
--- part's members for it in arrival order, joined by \30. A member is
+-- ARGV, nine per window: lateness_ms, history, horizon_ms, ttl_ms, volume_bucket_ms, the
+-- part's members for it in arrival order, joined by \30, and the caller's copy of the window
+-- (first member, last member, member count; count 0 when it has none). A member is
 -- eventTime \31 arrival \31 tradeId \31 userId \31 side \31 quantity \31 price \31 notional.
--- Returns, per window: {statuses, members, marks, volume buckets}: statuses has one character
--- per member: N (newly placed), D (already there: a redelivery) or L (late: older than
--- watermark - lateness, not placed); members are the window's events that detection needs,
--- in window order (event time, then arrival), joined by \30.
+-- Returns, per window: {statuses, members, marks, volume buckets, reused}: statuses has one
+-- character per member: N (newly placed), D (already there: a redelivery) or L (late: older than
+-- watermark - lateness, not placed). The window's events that detection needs, in window order
+-- (event time, then arrival), are the caller's copy from index `reused` on followed by
+-- `members` (joined by \30), or `members` alone when `reused` is -1.
+--
+-- The caller's copy is a run of consecutive members as an earlier call returned them. Members
+-- never change and are only removed oldest first (eviction) or all together (expiry), so when
+-- its first and last members are still there with count - 2 members between them, the run is
+-- still there unchanged, and only the members after it travel: usually the part's own.
 --
 -- The watermark is the second-highest event time in the window, updated as each member is
 -- placed: one trade stamped ahead of its peers cannot move it, so it cannot make them late.
@@ -18,10 +25,29 @@ local RS = '\30'
 local MEMBERS = '[^' .. RS .. ']+'
 local EVENT_TIME = '^%d+'
 local NOTIONAL = '([^\31]*)$'
+local EXACT = 2 ^ 53 -- doubles hold every integer up to here
+-- The events from rank `first` (or the last `tail` events) to the end: {members, reused, score
+-- of the first event or nil}, reusing the caller's copy (see above) when it covers them.
+local function needed(window, first, tail, copy_first, copy_last, copy_count)
+  if copy_count > 0 then
+    local a, b = redis.call('ZRANK', window, copy_first), redis.call('ZRANK', window, copy_last)
+    if a and b and b - a == copy_count - 1 then
+      local newer = redis.call('ZRANGE', window, b + 1, -1)
+      if tail then first = math.max(0, b + 1 + #newer - tail) end
+      if a <= first and first <= b + 1 then
+        -- Alert marks are read from the copy's first event on: a few more than needed, never fewer.
+        return newer, first - a, tonumber(string.match(copy_first, EVENT_TIME))
+      end
+    end
+  end
+  local events = redis.call('ZRANGE', window, tail and -tail or first, -1)
+  return events, -1, events[1] and tonumber(string.match(events[1], EVENT_TIME))
+end
+
 local result = {}
 for w = 1, #KEYS / 3 do
   local window, marks, volume = KEYS[3 * w - 2], KEYS[3 * w - 1], KEYS[3 * w]
-  local a = 6 * (w - 1)
+  local a = 9 * (w - 1)
   local lateness, history, horizon, ttl, bucket_ms =
     tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]),
     tonumber(ARGV[a + 5])
@@ -29,7 +55,9 @@ for w = 1, #KEYS / 3 do
   local top = redis.call('ZREVRANGE', window, 0, 1)
   local highest = top[1] and tonumber(string.match(top[1], EVENT_TIME)) or -math.huge
   local watermark = top[2] and tonumber(string.match(top[2], EVENT_TIME)) or -math.huge
-  local statuses, earliest, earliest_any = {}, math.huge, math.huge
+  local newest_before = highest
+  local statuses, earliest, earliest_any, placed = {}, math.huge, math.huge, 0
+  local cents_by_bucket, buckets_touched = {}, {}
   for member in string.gmatch(ARGV[a + 6], MEMBERS) do
     local score = tonumber(string.match(member, EVENT_TIME))
     earliest_any = math.min(earliest_any, score)
@@ -40,10 +68,22 @@ for w = 1, #KEYS / 3 do
       status = redis.call('ZSCORE', window, member) and 'D' or 'L'
     end
     if status == 'N' then
+      placed = placed + 1
       if bucket_ms > 0 then
         -- Whole cents, rounded half up: the same double operations as windows.events.notional_cents.
+        -- Summed per bucket here and added once per bucket below, flushed before a sum could
+        -- leave the integers a double holds exactly.
         local cents = math.floor(tonumber(string.match(member, NOTIONAL)) * 100 + 0.5)
-        redis.call('HINCRBY', volume, string.format('%d', math.floor(score / bucket_ms)), string.format('%d', cents))
+        local bucket = math.floor(score / bucket_ms)
+        local sum = cents_by_bucket[bucket]
+        if sum == nil then
+          buckets_touched[#buckets_touched + 1] = bucket
+          sum = 0
+        elseif sum + cents > EXACT then
+          redis.call('HINCRBY', volume, string.format('%d', bucket), string.format('%d', sum))
+          sum = 0
+        end
+        cents_by_bucket[bucket] = sum + cents
       end
       if score > highest then
         watermark, highest = highest, score
@@ -55,14 +95,25 @@ for w = 1, #KEYS / 3 do
     statuses[#statuses + 1] = status
   end
 
+  for _, bucket in ipairs(buckets_touched) do
+    redis.call('HINCRBY', volume, string.format('%d', bucket), string.format('%d', cents_by_bucket[bucket]))
+  end
+
   -- Detection sees `history` events before the earliest placed one, and everything after it.
   -- Alert marks are read from the first event read back (or the earliest event of the part, late
   -- ones included), which covers every match detection can look at.
-  local events, buckets, marks_from = {}, {}, earliest_any
+  local events, buckets, marks_from, reused = {}, {}, earliest_any, -1
   if earliest < math.huge then
-    local first = math.max(0, redis.call('ZCOUNT', window, '-inf', '(' .. earliest) - history)
-    events = redis.call('ZRANGE', window, first, -1)
-    if events[1] then marks_from = math.min(marks_from, tonumber(string.match(events[1], EVENT_TIME))) end
+    local first, tail, first_score
+    if earliest > newest_before then
+      -- The usual case, trades arriving in order: everything from the earliest placed event on was
+      -- placed by this part, so the events needed are the window's last placed + history.
+      tail = placed + history
+    else
+      first = math.max(0, redis.call('ZCOUNT', window, '-inf', '(' .. earliest) - history)
+    end
+    events, reused, first_score = needed(window, first, tail, ARGV[a + 7], ARGV[a + 8], tonumber(ARGV[a + 9]))
+    if first_score then marks_from = math.min(marks_from, first_score) end
     if bucket_ms > 0 then buckets = redis.call('HGETALL', volume) end
   end
   local alerts = redis.call('ZRANGEBYSCORE', marks, marks_from, '+inf')
@@ -92,6 +143,6 @@ for w = 1, #KEYS / 3 do
     redis.call('PEXPIRE', window, ttl)
     if bucket_ms > 0 then redis.call('PEXPIRE', volume, ttl) end
   end
-  result[w] = {table.concat(statuses), table.concat(events, RS), alerts, buckets}
+  result[w] = {table.concat(statuses), table.concat(events, RS), alerts, buckets, reused}
 end
 return result

@@ -13,6 +13,7 @@ integers and never depend on the order they were added in.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from riskengine.model import Trade
@@ -67,29 +68,67 @@ def decode_member(member: str) -> WindowEvent:
     )
 
 
-class WindowDecoder:
-    """Decodes window contents, remembering recent members.
+def event_of(trade: Trade) -> WindowEvent:
+    """The event ``encode_member(trade)`` decodes to, without encoding and decoding it."""
+    return WindowEvent(
+        trade.timestamp,
+        trade.trade_id,
+        trade.user_id,
+        trade.side.value,
+        trade.quantity,
+        trade.price,
+        trade.notional,
+        trade.arrival,
+        notional_cents(trade.notional),
+    )
 
-    A window's history comes back with every batch that touches it, and a member's text
-    never changes, so a warm container decodes each event about once. The memory is
-    bounded: past ``capacity`` members it starts afresh.
+
+class WindowCopy(NamedTuple):
+    """The events of a window a container last read, and their members (Redis' text of them)."""
+
+    members: list[str]
+    events: list[WindowEvent]
+
+    @property
+    def anchors(self) -> tuple[str, str, int]:
+        """What the window script checks the copy by: first member, last member, how many."""
+        if not self.members:
+            return "", "", 0
+        return self.members[0], self.members[-1], len(self.members)
+
+
+NO_COPY = WindowCopy([], [])
+
+
+class WindowCopies:
+    """The last events read from each window, so a script call returns only what is new.
+
+    A window's history comes back with every part that touches it; members never change, so the
+    script checks the copy (``apply_batch.lua``) and sends only the members after it. The memory is
+    bounded: past ``capacity`` windows it starts afresh, and a window it no longer knows is sent
+    whole.
     """
 
-    def __init__(self, capacity: int = 500_000) -> None:
+    def __init__(self, capacity: int = 50_000) -> None:
         self._capacity = capacity
-        self._known: dict[str, WindowEvent] = {}
+        self._copies: dict[str, WindowCopy] = {}
 
-    def __call__(self, blob: str) -> list[WindowEvent]:
-        """A window's members, as the script returns them (one string, window order)."""
-        if not blob:
-            return []
-        known = self._known
-        if len(known) > self._capacity:
-            known.clear()
-        events = []
-        for member in blob.split(RECORD_SEPARATOR):
-            event = known.get(member)
-            if event is None:
-                event = known[member] = decode_member(member)
-            events.append(event)
+    def get(self, key: str) -> WindowCopy:
+        return self._copies.get(key, NO_COPY)
+
+    def read(
+        self, key: str, copy: WindowCopy, blob: str, reused: int, known: Mapping[str, WindowEvent]
+    ) -> list[WindowEvent]:
+        """The window's events from a script reply: ``copy`` (what the call was sent with) from
+        index ``reused`` on, then ``blob``'s members (all of them when ``reused`` is -1), decoded
+        unless ``known`` has them (the part's own trades)."""
+        members = blob.split(RECORD_SEPARATOR) if blob else []
+        events = [known.get(member) or decode_member(member) for member in members]
+        if reused >= 0:
+            members = copy.members[reused:] + members
+            events = copy.events[reused:] + events
+        copies = self._copies
+        if len(copies) >= self._capacity and key not in copies:
+            copies.clear()
+        copies[key] = WindowCopy(members, events)
         return events

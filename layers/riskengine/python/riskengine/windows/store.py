@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import redis
 from redis.cluster import RedisCluster, key_slot
@@ -22,7 +22,15 @@ from redis.exceptions import NoScriptError, RedisClusterException
 
 from riskengine.errors import StateStoreError
 from riskengine.model import Trade
-from riskengine.windows.events import RECORD_SEPARATOR, SEPARATOR, WindowDecoder, WindowEvent, encode_member
+from riskengine.windows.events import (
+    RECORD_SEPARATOR,
+    SEPARATOR,
+    WindowCopies,
+    WindowCopy,
+    WindowEvent,
+    encode_member,
+    event_of,
+)
 from riskengine.windows.spec import Scope, WindowSpec
 
 APPLY_SCRIPT = resources.files("riskengine.windows").joinpath("apply_batch.lua").read_text()
@@ -115,7 +123,7 @@ class RedisWindowStore:
             # Pipelined EVALSHA cannot load a missing script: load them on every primary up front.
             client.script_load(APPLY_SCRIPT)
             client.script_load(COMMIT_SCRIPT)
-        self._decode = WindowDecoder()
+        self._copies = WindowCopies()
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="window-store")
         self.counter = RoundTripCounter()
 
@@ -148,24 +156,45 @@ class RedisWindowStore:
         scores the part already returned, so Redis and Python work at the same time; the
         parts are applied in order, as if the trigger had delivered smaller batches.
         """
-        pending: deque[tuple[Sequence[Trade], BatchWindows, list[_Group], Future[list[Any]]]] = deque()
+        pending: deque[_Pending] = deque()
         for part in _split(trades, part_sizes(len(trades))):
             windows, by_trade = self._group(part)
             groups = self._by_slot(windows.values())
             members = {trade.trade_id: encode_member(trade) for trade in part}  # once for all its windows
-            calls = [_script_arguments(group, members) for group in groups]
+            # The copies each call is sent with: its reply says how much of them is still the window.
+            copies = [[self._copies.get(state.key) for state, _ in group] for group in groups]
+            calls = [_script_arguments(group, members, sent) for group, sent in zip(groups, copies, strict=True)]
+            known = {members[trade.trade_id]: event_of(trade) for trade in part}
             batch = BatchWindows([state for state, _ in windows.values()], by_trade)
-            pending.append((part, batch, groups, self._io.submit(self._run_script, calls)))
+            pending.append(_Pending(part, batch, groups, copies, known, self._io.submit(self._run_script, calls)))
         while pending:
-            part, batch, groups, future = pending.popleft()
+            item = pending.popleft()
             try:
-                replies = future.result()
+                replies = item.future.result()
             except (redis.RedisError, RedisClusterException) as exc:
                 raise StateStoreError(f"window script failed: {exc}") from exc
-            for group, group_replies in zip(groups, replies, strict=True):
-                for (state, members), reply in zip(group, group_replies, strict=True):
-                    _read_reply(state, members, reply, self._decode)
-            yield part, batch
+            for group, sent, group_replies in zip(item.groups, item.copies, replies, strict=True):
+                for (state, trades_in), copy, reply in zip(group, sent, group_replies, strict=True):
+                    self._read_reply(state, trades_in, copy, reply, item.known)
+            yield item.part, item.batch
+
+    def _read_reply(
+        self,
+        state: WindowState,
+        trades: Sequence[Trade],
+        copy: WindowCopy,
+        reply: Sequence[Any],
+        known: Mapping[str, WindowEvent],
+    ) -> None:
+        statuses, blob, marks, flat_buckets, reused = reply
+        state.statuses = {trade.trade_id: status for trade, status in zip(trades, _text(statuses), strict=True)}
+        state.events = self._copies.read(state.key, copy, _text(blob), int(reused), known)
+        for mark in marks:
+            fields = _text(mark).split(SEPARATOR)
+            if len(fields) == 3:  # anything else is not a mark this version wrote: it marks nothing
+                rule, end_trade_id, alert_id = fields
+                state.marks.setdefault((rule, end_trade_id), alert_id)
+        state.volume_buckets = {int(flat_buckets[i]): int(flat_buckets[i + 1]) for i in range(0, len(flat_buckets), 2)}
 
     def _run_script(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
         return self._call(self._script, APPLY_SCRIPT, calls)
@@ -246,6 +275,17 @@ class RedisWindowStore:
 _Group = list[tuple[WindowState, list[Trade]]]
 
 
+class _Pending(NamedTuple):
+    """A part whose script call is in flight, with what reading its reply needs."""
+
+    part: Sequence[Trade]
+    batch: BatchWindows
+    groups: list[_Group]
+    copies: list[list[WindowCopy]]  # per group, per window: the copy the call was sent with
+    known: dict[str, WindowEvent]  # the part's own members, decoded without parsing
+    future: Future[list[Any]]
+
+
 def part_sizes(count: int) -> list[int]:
     """How a batch of ``count`` new trades is applied: ``ceil(count / PART_TARGET_SIZE)`` parts (at most
     ``MAX_PARTS``) of about equal size, preceded, when there is more than one, by a lead part a
@@ -269,15 +309,16 @@ def _split(trades: Sequence[Trade], sizes: Sequence[int]) -> list[Sequence[Trade
 
 
 def _script_arguments(
-    group: Sequence[tuple[WindowState, list[Trade]]], member_of: Mapping[str, str]
+    group: Sequence[tuple[WindowState, list[Trade]]], member_of: Mapping[str, str], copies: Sequence[WindowCopy]
 ) -> tuple[list[str], list[Any]]:
     keys: list[str] = []
     args: list[Any] = []
-    for state, trades in group:
+    for (state, trades), copy in zip(group, copies, strict=True):
         spec = state.spec
         keys += (state.key, f"{state.key}:alerts", f"{state.key}:vol")
         members = RECORD_SEPARATOR.join([member_of[trade.trade_id] for trade in trades])
         args += (spec.lateness_ms, spec.history, spec.horizon_ms, spec.ttl_ms, spec.volume_bucket_ms, members)
+        args += copy.anchors
     return keys, args
 
 
@@ -289,18 +330,6 @@ def _commit_arguments(
     for mark in marks:
         args += (mark.member, mark.timestamp, mark.ttl_ms)
     return keys, args
-
-
-def _read_reply(state: WindowState, trades: Sequence[Trade], reply: Sequence[Any], decode: WindowDecoder) -> None:
-    statuses, members, marks, flat_buckets = reply
-    state.statuses = {trade.trade_id: status for trade, status in zip(trades, _text(statuses), strict=True)}
-    state.events = decode(_text(members))
-    for mark in marks:
-        fields = _text(mark).split(SEPARATOR)
-        if len(fields) == 3:  # anything else is not a mark this version wrote: it marks nothing
-            rule, end_trade_id, alert_id = fields
-            state.marks.setdefault((rule, end_trade_id), alert_id)
-    state.volume_buckets = {int(flat_buckets[i]): int(flat_buckets[i + 1]) for i in range(0, len(flat_buckets), 2)}
 
 
 def _text(value: bytes | str) -> str:
