@@ -40,6 +40,8 @@ class FlashCrash(SequenceRule):
         return self.config.window_ms
 
     def check(self, events: Sequence[WindowEvent], end: int) -> Match | None:
+        if events[end].side != "SELL":  # the usual case, decided before anything is sliced
+            return None
         run = last_events(events, end, self.config.sells)
         if run is None or run[-1].timestamp - run[0].timestamp > self.config.window_ms:
             return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from riskengine.detectors.base import Match, RuleConfig, SequenceRule, escalate, last_events
+from riskengine.detectors.base import Match, RuleConfig, SequenceRule, escalate
 from riskengine.windows.events import WindowEvent
 from riskengine.windows.spec import Scope
 
@@ -40,12 +40,11 @@ class RapidBurst(SequenceRule):
         return self.config.window_ms
 
     def check(self, events: Sequence[WindowEvent], end: int) -> Match | None:
-        burst = last_events(events, end, self.config.max_trades + 1)
-        if burst is None:
-            return None
+        start = end - self.config.max_trades
+        if start < 0 or events[end].timestamp - events[start].timestamp > self.config.window_ms:
+            return None  # the usual case, decided before anything is sliced
+        burst = events[start : end + 1]
         span = burst[-1].timestamp - burst[0].timestamp
-        if span > self.config.window_ms:
-            return None
         # Strength grows with speed: the same count in a tenth of the window is far less human.
         return Match(
             strength=escalate(self.config.base_strength, self.config.window_ms / max(span, 1), self.config.saturation),

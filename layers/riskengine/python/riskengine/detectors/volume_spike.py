@@ -41,6 +41,10 @@ class VolumeSpike(SequenceRule):
         return self.config.window_ms
 
     def check(self, events: Sequence[WindowEvent], end: int) -> Match | None:
+        # The usual case, decided before anything is sliced: no growth at the last step (notionals are
+        # positive and the factor is above 1, so no growth cannot be growth beyond the factor).
+        if end < 1 or events[end].notional <= events[end - 1].notional:
+            return None
         run = last_events(events, end, self.config.trades)
         if run is None or run[-1].timestamp - run[0].timestamp > self.config.window_ms:
             return None

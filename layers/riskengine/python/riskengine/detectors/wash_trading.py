@@ -36,6 +36,8 @@ class WashTrading(SequenceRule):
         return self.config.window_ms
 
     def check(self, events: Sequence[WindowEvent], end: int) -> Match | None:
+        if events[end].side != SIDES[-1]:  # the usual case, decided before anything is sliced
+            return None
         run = last_events(events, end, len(SIDES))
         if run is None or tuple(e.side for e in run) != SIDES:
             return None
