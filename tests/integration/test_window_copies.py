@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from riskengine.model import Trade, arrival_key
 from riskengine.validation import validate_trade
+from riskengine.windows.events import WindowCopy
 from riskengine.windows.spec import Scope, WindowSpec
 from riskengine.windows.store import RedisWindowStore
 from riskengine_tools.local import EmbeddedRedis
@@ -89,6 +90,18 @@ def test_a_trade_inserted_inside_a_copy_by_another_writer_is_read(databases: tup
     windows = read(mine, [make_trade(10, "U1", "EX", 5_000, 10)])
     market = next(events for key, (_, events, _, _) in windows.items() if "{se:" in key)
     assert "T9" in [event.trade_id for event in market]
+
+
+def test_a_copy_that_starts_after_the_events_needed_is_not_used(databases: tuple[redis.Redis, redis.Redis]) -> None:
+    client, reference = databases
+    store = RedisWindowStore(client, SPECS)
+    history = [make_trade(n, "U1", "EX", n * 100, n) for n in range(6)]
+    read(store, history)
+    read(RedisWindowStore(reference, SPECS), history)
+    for key, copy in list(store._copies._copies.items()):  # as if it had been read with less history
+        store._copies._copies[key] = WindowCopy(copy.members[-2:], copy.events[-2:])
+    newer = [make_trade(6, "U1", "EX", 600, 6)]
+    assert read(store, newer) == read(RedisWindowStore(reference, SPECS), newer)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

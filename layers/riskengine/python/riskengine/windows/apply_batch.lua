@@ -3,20 +3,23 @@
 -- KEYS, three per window: the window (sorted set: member -> event time), its alert marks
 -- (sorted set: 'rule \31 end trade id \31 alert id' -> event time of the match's last trade)
 -- and its volume buckets (hash: bucket number -> notional sum in cents).
--- ARGV, nine per window: lateness_ms, history, horizon_ms, ttl_ms, volume_bucket_ms, the
+-- ARGV, ten per window: lateness_ms, history, horizon_ms, ttl_ms, volume_bucket_ms, the
 -- part's members for it in arrival order, joined by \30, and the caller's copy of the window
--- (first member, last member, member count; count 0 when it has none). A member is
+-- (first member, last member, member count, event time of the last but one member; count 0 when
+-- it has none). A member is
 -- eventTime \31 arrival \31 tradeId \31 userId \31 side \31 quantity \31 price \31 notional.
 -- Returns, per window: {statuses, members, marks, volume buckets, reused}: statuses has one
 -- character per member: N (newly placed), D (already there: a redelivery) or L (late: older than
 -- watermark - lateness, not placed). The window's events that detection needs, in window order
 -- (event time, then arrival), are the caller's copy from index `reused` on followed by
--- `members` (joined by \30), or `members` alone when `reused` is -1.
+-- `members` (joined by \30; the caller orders them), or `members` alone when `reused` is -1.
 --
 -- The caller's copy is a run of consecutive members as an earlier call returned them. Members
 -- never change and are only removed oldest first (eviction) or all together (expiry), so when
 -- its first and last members are still there with count - 2 members between them, the run is
--- still there unchanged, and only the members after it travel: usually the part's own.
+-- still there unchanged, and only the members after it travel: usually the part's own. When
+-- the copy also ends the window, its last two members are the window's two newest (the
+-- watermark), and trades placed after them are the only new events: nothing is read back.
 --
 -- The watermark is the second-highest event time in the window, updated as each member is
 -- placed: one trade stamped ahead of its peers cannot move it, so it cannot make them late.
@@ -47,16 +50,32 @@ end
 local result = {}
 for w = 1, #KEYS / 3 do
   local window, marks, volume = KEYS[3 * w - 2], KEYS[3 * w - 1], KEYS[3 * w]
-  local a = 9 * (w - 1)
+  local a = 10 * (w - 1)
   local lateness, history, horizon, ttl, bucket_ms =
     tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]),
     tonumber(ARGV[a + 5])
+  local copy_first, copy_last, copy_count = ARGV[a + 7], ARGV[a + 8], tonumber(ARGV[a + 9])
 
-  local top = redis.call('ZREVRANGE', window, 0, 1)
-  local highest = top[1] and tonumber(string.match(top[1], EVENT_TIME)) or -math.huge
-  local watermark = top[2] and tonumber(string.match(top[2], EVENT_TIME)) or -math.huge
+  -- The two newest events: from the copy when it ends the window (copy_at is then its rank).
+  local highest, watermark, copy_at, card
+  if copy_count >= 2 then
+    local first_rank, last_rank = redis.call('ZRANK', window, copy_first), redis.call('ZRANK', window, copy_last)
+    if first_rank and last_rank and last_rank - first_rank == copy_count - 1 then
+      card = redis.call('ZCARD', window)
+      if last_rank == card - 1 then
+        copy_at = first_rank
+        highest, watermark = tonumber(string.match(copy_last, EVENT_TIME)), tonumber(ARGV[a + 10])
+      end
+    end
+  end
+  if not copy_at then
+    local top = redis.call('ZREVRANGE', window, 0, 1)
+    highest = top[1] and tonumber(string.match(top[1], EVENT_TIME)) or -math.huge
+    watermark = top[2] and tonumber(string.match(top[2], EVENT_TIME)) or -math.huge
+    card = nil
+  end
   local newest_before = highest
-  local statuses, earliest, earliest_any, placed = {}, math.huge, math.huge, 0
+  local statuses, earliest, earliest_any, placed, placed_members = {}, math.huge, math.huge, 0, {}
   local cents_by_bucket, buckets_touched = {}, {}
   for member in string.gmatch(ARGV[a + 6], MEMBERS) do
     local score = tonumber(string.match(member, EVENT_TIME))
@@ -69,6 +88,7 @@ for w = 1, #KEYS / 3 do
     end
     if status == 'N' then
       placed = placed + 1
+      placed_members[placed] = member
       if bucket_ms > 0 then
         -- Whole cents, rounded half up: the same double operations as windows.events.notional_cents.
         -- Summed per bucket here and added once per bucket below, flushed before a sum could
@@ -112,7 +132,13 @@ for w = 1, #KEYS / 3 do
     else
       first = math.max(0, redis.call('ZCOUNT', window, '-inf', '(' .. earliest) - history)
     end
-    events, reused, first_score = needed(window, first, tail, ARGV[a + 7], ARGV[a + 8], tonumber(ARGV[a + 9]))
+    if tail and copy_at and math.max(0, card - history) >= copy_at then
+      -- ... and when the copy ended the window, they are the copy's last `history` and the part's own.
+      events, reused = placed_members, math.max(0, card - history) - copy_at
+      first_score = tonumber(string.match(copy_first, EVENT_TIME))
+    else
+      events, reused, first_score = needed(window, first, tail, copy_first, copy_last, copy_count)
+    end
     if first_score then marks_from = math.min(marks_from, first_score) end
     if bucket_ms > 0 then buckets = redis.call('HGETALL', volume) end
   end
@@ -124,7 +150,7 @@ for w = 1, #KEYS / 3 do
   -- older than the horizon. The two newest events (the watermark) are never evicted. Alert
   -- marks are trimmed when marks are written.
   if watermark > -math.huge then
-    if redis.call('ZCARD', window) > 2 * history + 16 then
+    if (card and card + placed or redis.call('ZCARD', window)) > 2 * history + 16 then
       local boundary = math.min(watermark - lateness, earliest)
       local cutoff = boundary - horizon
       local kth = redis.call('ZREVRANGEBYSCORE', window, '(' .. boundary, '-inf', 'WITHSCORES',

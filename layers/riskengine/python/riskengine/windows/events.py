@@ -90,11 +90,13 @@ class WindowCopy(NamedTuple):
     events: list[WindowEvent]
 
     @property
-    def anchors(self) -> tuple[str, str, int]:
-        """What the window script checks the copy by: first member, last member, how many."""
+    def anchors(self) -> tuple[str, str, int, int | str]:
+        """What the window script checks the copy by (first member, last member, how many) and the
+        event time of its last but one event (the window's watermark when the copy ends it)."""
         if not self.members:
-            return "", "", 0
-        return self.members[0], self.members[-1], len(self.members)
+            return "", "", 0, ""
+        watermark = self.events[-2].timestamp if len(self.events) > 1 else ""
+        return self.members[0], self.members[-1], len(self.members), watermark
 
 
 NO_COPY = WindowCopy([], [])
@@ -120,11 +122,14 @@ class WindowCopies:
         self, key: str, copy: WindowCopy, blob: str, reused: int, known: Mapping[str, WindowEvent]
     ) -> list[WindowEvent]:
         """The window's events from a script reply: ``copy`` (what the call was sent with) from
-        index ``reused`` on, then ``blob``'s members (all of them when ``reused`` is -1), decoded
-        unless ``known`` has them (the part's own trades)."""
+        index ``reused`` on, then ``blob``'s members in window order (all of them when ``reused`` is
+        -1), decoded unless ``known`` has them (the part's own trades)."""
         members = blob.split(RECORD_SEPARATOR) if blob else []
         events = [known.get(member) or decode_member(member) for member in members]
         if reused >= 0:
+            if len(events) > 1:  # the part's own trades, in arrival order: put them in window order
+                pairs = sorted(zip(events, members, strict=True), key=_window_order)
+                events, members = [event for event, _ in pairs], [member for _, member in pairs]
             members = copy.members[reused:] + members
             events = copy.events[reused:] + events
         copies = self._copies
@@ -132,3 +137,9 @@ class WindowCopies:
             copies.clear()
         copies[key] = WindowCopy(members, events)
         return events
+
+
+def _window_order(pair: tuple[WindowEvent, str]) -> tuple[int, str]:
+    """Redis' order of members: by score (event time), then by the member's bytes, which after the
+    event time start with the arrival key (fixed width, unique per record)."""
+    return pair[0].order
