@@ -98,6 +98,18 @@ class WindowCopy(NamedTuple):
         watermark = self.events[-2].timestamp if len(self.events) > 1 else ""
         return self.members[0], self.members[-1], len(self.members), watermark
 
+    def extended(self, members: list[str], events: list[WindowEvent]) -> WindowCopy:
+        """The copy with these events placed among its own, in window order."""
+        if not members:
+            return self
+        pairs = sorted(zip(events, members, strict=True), key=_window_order) if len(events) > 1 else None
+        if pairs is not None:
+            events, members = [event for event, _ in pairs], [member for _, member in pairs]
+        if self.events and events[0].order < self.events[-1].order:  # not all after it: merge
+            pairs = sorted(zip(self.events + events, self.members + members, strict=True), key=_window_order)
+            return WindowCopy([member for _, member in pairs], [event for event, _ in pairs])
+        return WindowCopy(self.members + members, self.events + events)
+
 
 NO_COPY = WindowCopy([], [])
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import redis
 from redis.cluster import RedisCluster, key_slot
@@ -156,34 +156,34 @@ class RedisWindowStore:
         scores the part already returned, so Redis and Python work at the same time; the
         parts are applied in order, as if the trigger had delivered smaller batches.
         """
-        pending: deque[tuple[Sequence[Trade], BatchWindows, Future[None]]] = deque()
+        pending: deque[_Pending] = deque()
+        # Each window as it will be once the parts before have been applied, if every trade of theirs
+        # is placed: the copy a part's call is sent with, so that a window every part touches (a
+        # market) still comes back as its newest members only. A wrong guess only costs a full read.
+        expected: dict[str, WindowCopy] = {}
         for part in _split(trades, part_sizes(len(trades))):
             windows, by_trade = self._group(part)
             groups = self._by_slot(windows.values())
+            members = {trade.trade_id: encode_member(trade) for trade in part}  # once for all its windows
+            known = {members[trade.trade_id]: event_of(trade) for trade in part}
+            copies = [[expected.get(state.key) or self._copies.get(state.key) for state, _ in g] for g in groups]
+            calls = [_script_arguments(group, members, sent) for group, sent in zip(groups, copies, strict=True)]
+            for group, sent in zip(groups, copies, strict=True):
+                for (state, trades_in), copy in zip(group, sent, strict=True):
+                    placed = [members[trade.trade_id] for trade in trades_in]
+                    expected[state.key] = copy.extended(placed, [known[member] for member in placed])
             batch = BatchWindows([state for state, _ in windows.values()], by_trade)
-            pending.append((part, batch, self._io.submit(self._apply_part, part, groups)))
+            pending.append(_Pending(part, batch, groups, copies, known, self._io.submit(self._run_script, calls)))
         while pending:
-            part, batch, future = pending.popleft()
+            item = pending.popleft()
             try:
-                future.result()
+                replies = item.future.result()
             except (redis.RedisError, RedisClusterException) as exc:
                 raise StateStoreError(f"window script failed: {exc}") from exc
-            yield part, batch
-
-    def _apply_part(self, part: Sequence[Trade], groups: list[_Group]) -> None:
-        """On the background thread: one part's script calls, and its windows read from the replies.
-
-        Each call is sent with the copies as the previous part's replies left them, so a window that
-        every part touches (a market) still comes back as its newest members only.
-        """
-        members = {trade.trade_id: encode_member(trade) for trade in part}  # once for all its windows
-        copies = [[self._copies.get(state.key) for state, _ in group] for group in groups]
-        calls = [_script_arguments(group, members, sent) for group, sent in zip(groups, copies, strict=True)]
-        replies = self._run_script(calls)
-        known = {members[trade.trade_id]: event_of(trade) for trade in part}
-        for group, sent, group_replies in zip(groups, copies, replies, strict=True):
-            for (state, trades_in), copy, reply in zip(group, sent, group_replies, strict=True):
-                self._read_reply(state, trades_in, copy, reply, known)
+            for group, sent, group_replies in zip(item.groups, item.copies, replies, strict=True):
+                for (state, trades_in), copy, reply in zip(group, sent, group_replies, strict=True):
+                    self._read_reply(state, trades_in, copy, reply, item.known)
+            yield item.part, item.batch
 
     def _read_reply(
         self,
@@ -280,6 +280,17 @@ class RedisWindowStore:
 
 
 _Group = list[tuple[WindowState, list[Trade]]]
+
+
+class _Pending(NamedTuple):
+    """A part whose script call is in flight, with what reading its reply needs."""
+
+    part: Sequence[Trade]
+    batch: BatchWindows
+    groups: list[_Group]
+    copies: list[list[WindowCopy]]  # per group, per window: the copy the call was sent with
+    known: dict[str, WindowEvent]  # the part's own members, decoded without parsing
+    future: Future[list[Any]]
 
 
 def part_sizes(count: int) -> list[int]:
