@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping
+from string import ascii_uppercase
 from types import MappingProxyType
 from typing import Any
 
@@ -35,10 +37,12 @@ REQUIRED_STRINGS = ("tradeId", "userId", "customerId", "symbol", "baseAsset", "q
 REQUIRED_NUMBERS = ("quantity", "price", "notional")
 OPTIONAL_STRINGS = ("walletAddress", "sessionId", "ipAddress", "country", "orderId", "counterpartyUserId")
 SYMBOL_FORMAT = re.compile(r"[A-Z0-9]{2,12}/[A-Z0-9]{2,12}")
-COUNTRY_FORMAT = re.compile(r"[A-Z]{2}")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 SIDES = frozenset(s.value for s in Side)
 ORDER_TYPES = frozenset(o.value for o in OrderType)
+_SIDES = {s.value: s for s in Side}
+# Every ISO 3166 alpha-2 shaped code: a set lookup instead of a pattern match.
+_COUNTRY_CODES = frozenset(a + b for a in ascii_uppercase for b in ascii_uppercase)
 
 # Exchange clocks are synchronised to within seconds; minutes of skew would let a mis-stamped trade
 # move its market's watermark (and so expire other trades' window state) far ahead of real time.
@@ -68,6 +72,9 @@ MAX_FIELD_LENGTHS: Mapping[str, int] = MappingProxyType(
 # in Redis' 64-bit integers, which this keeps far from overflowing.
 MAX_NOTIONAL_USD = 1e12
 _LENGTH_LIMITS = tuple(MAX_FIELD_LENGTHS.items())
+# Length limits of _plain_strings (the ones without a limit of their own get one no string reaches).
+_REQUIRED_LIMITS = tuple((name, MAX_FIELD_LENGTHS.get(name, sys.maxsize)) for name in REQUIRED_STRINGS)
+_OPTIONAL_LIMITS = tuple((name, MAX_FIELD_LENGTHS.get(name, sys.maxsize)) for name in OPTIONAL_STRINGS)
 # notional is USD by contract; quantity x price is in the quote asset, so it can only be checked
 # against notional when the quote asset is the dollar or a coin pegged to it.
 USD_QUOTE_ASSETS = frozenset({"USD", "USDT", "USDC", "BUSD", "DAI", "TUSD", "USDP", "FDUSD", "PYUSD"})
@@ -88,39 +95,95 @@ def validate_trade(
     The checks and their order are listed in the module docstring. ``arrival`` (the record's
     position, ``model.arrival_key``) and ``content`` (its canonical Avro body) are not checked, only
     carried into the Trade.
+
+    Every trade goes through here, so the checks are in line, and a check whose full version is
+    costly first tries a cheap test that only good values pass; a value that fails it goes to the
+    full version, which decides and says why.
     """
     if not isinstance(raw, dict):
         raise InvalidTrade(f"expected a JSON object, got {type(raw).__name__}", reason="not_an_object")
-    record = {name: raw.get(name) for name in OPTIONAL_STRINGS} | raw
-    _require_strings(record)
-    _check_lengths(record)
-    quantity, price, notional = (_positive_number(record, name) for name in REQUIRED_NUMBERS)
-    _check_product(quantity, price)
-    _check_notional_size(notional)
-    side = _enum_value(record, "side", SIDES)
-    _enum_value(record, "orderType", ORDER_TYPES)
+    # The optional fields come first in the record (and so in its JSON), whether present or not.
+    record = dict.fromkeys(OPTIONAL_STRINGS)
+    record.update(raw)
+    get = record.get
+    plain = _plain_strings(record)
+    if not plain:
+        _require_strings(record)
+        _check_lengths(record)
+    quantity, price, notional = get("quantity"), get("price"), get("notional")
+    # NaN fails the comparisons, so a float that passes them is finite and > 0.
+    if quantity.__class__ is not float or not 0.0 < quantity < math.inf:
+        quantity = _positive_number(record, "quantity")
+    if price.__class__ is not float or not 0.0 < price < math.inf:
+        price = _positive_number(record, "price")
+    if notional.__class__ is not float or not 0.0 < notional < math.inf:
+        notional = _positive_number(record, "notional")
+    expected = quantity * price
+    if expected == math.inf:  # two finite doubles can overflow; inf would slip through the notional check
+        raise InvalidTrade(
+            f"quantity {quantity!r} x price {price!r} overflows a double; send realistic values",
+            reason="product_not_finite",
+        )
+    if notional > MAX_NOTIONAL_USD:
+        raise InvalidTrade(
+            f"notional {notional!r} USD is above the plausible maximum of {MAX_NOTIONAL_USD:,.0f} USD per trade",
+            reason="notional_implausible",
+        )
+    side = get("side")
+    side = _SIDES.get(side) if side.__class__ is str else None
+    if side is None:
+        side = Side(_enum_value(record, "side", SIDES))
+    if get("orderType") not in ORDER_TYPES:
+        _enum_value(record, "orderType", ORDER_TYPES)
     _check_symbol(record)
-    if record["quoteAsset"] in USD_QUOTE_ASSETS:
-        _check_notional(quantity, price, notional, notional_tolerance)
-    timestamp = _timestamp(record, now_ms, max_future_skew_ms, max_age_ms)
-    _check_optionals(record)
+    if record["quoteAsset"] in USD_QUOTE_ASSETS and abs(notional - expected) > notional_tolerance * expected:
+        raise InvalidTrade(
+            f"notional {notional!r} differs from quantity x price = {expected:.2f} "
+            f"by more than {notional_tolerance:.0%}",
+            reason="notional_mismatch",
+        )
+    timestamp = get("timestamp")
+    if timestamp.__class__ is not int or not 0 < now_ms - max_age_ms <= timestamp <= now_ms + max_future_skew_ms:
+        timestamp = _timestamp(record, now_ms, max_future_skew_ms, max_age_ms)
+    if not plain:
+        _check_optional_types(record)
+    country = record["country"]
+    if country is not None and country not in _COUNTRY_CODES:
+        raise InvalidTrade(f"country {country!r} is not an ISO 3166 alpha-2 code", reason="bad_country")
+    # Positional arguments, in the order of Trade's fields: a third cheaper than keywords.
     return Trade(
-        trade_id=record["tradeId"],
-        user_id=record["userId"],
-        customer_id=record["customerId"],
-        symbol=record["symbol"],
-        side=Side(side),
-        quantity=quantity,
-        price=price,
-        notional=notional,
-        timestamp=timestamp,
-        exchange=record["exchange"],
-        country=record["country"],
-        counterparty_user_id=record["counterpartyUserId"],
-        record=record,
-        arrival=arrival,
-        content=content,
+        record["tradeId"],
+        record["userId"],
+        record["customerId"],
+        record["symbol"],
+        side,
+        quantity,
+        price,
+        notional,
+        timestamp,
+        record["exchange"],
+        country,
+        record["counterpartyUserId"],
+        record,
+        arrival,
+        content,
     )
+
+
+def _plain_strings(record: dict[str, Any]) -> bool:
+    """Whether the string fields pass steps 2 and 3 in the usual way: required ones printable (so
+    free of control characters) and not blank, optional ones null or strings, all within their
+    lengths. If not, the steps' full checks decide, in their order."""
+    get = record.get
+    for name, limit in _REQUIRED_LIMITS:
+        value = get(name)
+        if value.__class__ is not str or len(value) > limit or not value.isprintable() or not value.strip():
+            return False
+    for name, limit in _OPTIONAL_LIMITS:
+        value = record[name]
+        if value is not None and (value.__class__ is not str or len(value) > limit):
+            return False
+    return True
 
 
 def _require_strings(record: dict[str, Any]) -> None:
@@ -140,13 +203,20 @@ def _check_lengths(record: dict[str, Any]) -> None:
         value = record[name]
         try:
             too_long = len(value) > limit and isinstance(value, str)
-        except TypeError:  # not a string: reported as bad_field_type by _check_optionals
+        except TypeError:  # not a string: reported as bad_field_type at step 9
             continue
         if too_long:
             raise InvalidTrade(
                 f"field '{name}' is {len(value)} characters long; at most {limit} are allowed",
                 reason="field_too_long",
             )
+
+
+def _check_optional_types(record: dict[str, Any]) -> None:
+    for name in OPTIONAL_STRINGS:
+        value = record[name]
+        if value is not None and not isinstance(value, str):
+            raise InvalidTrade(f"field '{name}' must be a string or null", reason="bad_field_type")
 
 
 def _positive_number(record: dict[str, Any], name: str) -> float:
@@ -164,32 +234,6 @@ def _positive_number(record: dict[str, Any], name: str) -> float:
     if number <= 0:
         raise InvalidTrade(f"field '{name}' must be > 0, got {value!r}", reason=f"{name}_not_positive")
     return number
-
-
-def _check_product(quantity: float, price: float) -> None:
-    # Two finite doubles can multiply to inf; inf would slip through the notional comparison.
-    if not math.isfinite(quantity * price):
-        raise InvalidTrade(
-            f"quantity {quantity!r} x price {price!r} overflows a double; send realistic values",
-            reason="product_not_finite",
-        )
-
-
-def _check_notional_size(notional: float) -> None:
-    if notional > MAX_NOTIONAL_USD:
-        raise InvalidTrade(
-            f"notional {notional!r} USD is above the plausible maximum of {MAX_NOTIONAL_USD:,.0f} USD per trade",
-            reason="notional_implausible",
-        )
-
-
-def _check_notional(quantity: float, price: float, notional: float, tolerance: float) -> None:
-    expected = quantity * price
-    if abs(notional - expected) > tolerance * expected:
-        raise InvalidTrade(
-            f"notional {notional!r} differs from quantity x price = {expected:.2f} by more than {tolerance:.0%}",
-            reason="notional_mismatch",
-        )
 
 
 def _enum_value(record: dict[str, Any], name: str, allowed: frozenset[str]) -> str:
@@ -254,13 +298,3 @@ def _unit_hint(value: int) -> str:
     if value > MICROSECONDS_LIKE_ABOVE:
         return f"; {value} looks like epoch microseconds; send epoch milliseconds"
     return ""
-
-
-def _check_optionals(record: dict[str, Any]) -> None:
-    for name in OPTIONAL_STRINGS:
-        value = record[name]
-        if value is not None and not isinstance(value, str):
-            raise InvalidTrade(f"field '{name}' must be a string or null", reason="bad_field_type")
-    country = record["country"]
-    if country is not None and not COUNTRY_FORMAT.fullmatch(country):
-        raise InvalidTrade(f"country {country!r} is not an ISO 3166 alpha-2 code", reason="bad_country")
