@@ -98,21 +98,28 @@ class ScoreInputs:
 class RiskScorer:
     def __init__(self, config: ScoringConfig | None = None) -> None:
         self.config = config or ScoringConfig()
+        weights = self.config.weights
+        # Per trade, the weights in the order of the components (that of DEFAULT_WEIGHTS).
+        self._weights = (weights["behaviour"], weights["volume"], weights["compliance"], weights["marketImpact"])
 
     def score(self, inputs: ScoreInputs) -> dict[str, object]:
         """The scoring part of a RiskAnalyzedTrade record (camelCase, Avro field names)."""
         trade = inputs.trade
+        strengths = inputs.pattern_strengths
         volume, volume_analysis = self._volume(trade, inputs.baseline)
         impact, impact_analysis = self._market_impact(trade, inputs.market_volume_cents / 100)
         flags = self._compliance_flags(trade)
-        components = {
-            "behaviour": 1.0 - math.prod(1.0 - s for s in inputs.pattern_strengths.values()),
-            "volume": volume,
-            "compliance": max((COMPLIANCE_FLAGS[f] for f in flags), default=0.0),
-            "marketImpact": impact,
-        }
+        # Most trades have no pattern and no flag: their components are plain zeros.
+        behaviour = 1.0 - math.prod([1.0 - s for s in strengths.values()]) if strengths else 0.0
+        compliance = max([COMPLIANCE_FLAGS[f] for f in flags]) if flags else 0.0
+        w_behaviour, w_volume, w_compliance, w_impact = self._weights
         contributions, score = exact_contributions(
-            {name: self.config.weights[name] * value for name, value in components.items()}
+            {
+                "behaviour": w_behaviour * behaviour,
+                "volume": w_volume * volume,
+                "compliance": w_compliance * compliance,
+                "marketImpact": w_impact * impact,
+            }
         )
         level = level_for_score(score)
         return {
@@ -120,13 +127,13 @@ class RiskScorer:
             "finalRiskLevel": level.value,
             "volumeAnalysis": volume_analysis,
             "behavioralAnalysis": {
-                "patternCount": len(inputs.pattern_strengths),
-                "maxPatternStrength": max(inputs.pattern_strengths.values(), default=0.0),
-                "patternStrengths": dict(inputs.pattern_strengths),
+                "patternCount": len(strengths),
+                "maxPatternStrength": max(strengths.values()) if strengths else 0.0,
+                "patternStrengths": dict(strengths),
             },
             "marketImpactAnalysis": impact_analysis,
             "complianceFlags": flags,
-            "riskMitigationActions": _actions(level, inputs.pattern_strengths),
+            "riskMitigationActions": _actions(level, strengths) if strengths else list(LEVEL_ACTIONS[level]),
             "scoreContributions": contributions,
             "lateEvent": inputs.late,
         }
@@ -141,28 +148,35 @@ class RiskScorer:
         return Baseline(len(sizes), mean, math.sqrt(sum((s - mean) ** 2 for s in sizes) / len(sizes)))
 
     def _volume(self, trade: Trade, baseline: Baseline) -> tuple[float, dict[str, object]]:
-        analysis: dict[str, object] = {
+        if baseline.trades < self.config.min_baseline_trades:
+            return 0.0, {
+                "notional": trade.notional,
+                "baselineTrades": baseline.trades,
+                "baselineMean": None,
+                "baselineStd": None,
+                "zScore": 0.0,
+            }
+        # A floor on the spread keeps a user who always trades the same size from turning a
+        # tiny change into a huge z-score. (Conditionals below are max and min, NaN included.)
+        std = 0.1 if baseline.std < 0.1 else baseline.std
+        z = (math.log(trade.notional) - baseline.mean) / std
+        analysis = {
             "notional": trade.notional,
             "baselineTrades": baseline.trades,
-            "baselineMean": None,
-            "baselineStd": None,
-            "zScore": 0.0,
+            "baselineMean": math.exp(baseline.mean),
+            "baselineStd": std,
+            "zScore": round(z, 4),
         }
-        if baseline.trades < self.config.min_baseline_trades:
-            return 0.0, analysis
-        # A floor on the spread keeps a user who always trades the same size from turning a
-        # tiny change into a huge z-score.
-        std = max(baseline.std, 0.1)
-        z = (math.log(trade.notional) - baseline.mean) / std
-        analysis |= {"baselineMean": math.exp(baseline.mean), "baselineStd": std, "zScore": round(z, 4)}
-        return min(1.0, max(0.0, z) / self.config.z_saturation), analysis
+        volume = (z if z > 0.0 else 0.0) / self.config.z_saturation
+        return (volume if volume < 1.0 else 1.0), analysis
 
     def _market_impact(self, trade: Trade, volume: float) -> tuple[float, dict[str, object]]:
         if volume <= 0:
             return 0.0, {"symbolVolume5m": 0.0, "impactRatio": None}
         ratio = trade.notional / volume
         analysis = {"symbolVolume5m": round(volume, 2), "impactRatio": round(ratio, 6)}
-        return min(1.0, ratio / self.config.impact_saturation), analysis
+        impact = ratio / self.config.impact_saturation
+        return (impact if impact < 1.0 else 1.0), analysis  # min(1.0, impact), NaN included
 
     def volume_window(self, timestamp: int) -> range:
         """The volume buckets a trade at ``timestamp`` is measured against: the full minutes before its own."""
@@ -188,7 +202,8 @@ def exact_contributions(weighted: Mapping[str, float]) -> tuple[dict[str, float]
     doubles added in order agree. Should no such move exist (about one score in a million), the
     score is the doubles' sum in order, which then has more than six decimals.
     """
-    contributions = {name: round(value, 6) for name, value in weighted.items()}
+    # round(0.0, 6) is 0.0 (and -0.0 stays -0.0): zeros, the usual contributions, need no rounding.
+    contributions = {name: round(value, 6) if value else value for name, value in weighted.items()}
     total = _float_sum(contributions)
     if total == round(total, 6) <= 1:
         return contributions, total  # the usual case: the doubles' sum is already exact
