@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskengine.codec import AvroCodec, FixedIdRegistry
 from riskengine.model import SourceRecord
-from riskengine.msk import MalformedEvent, arrival_order, batch_item_failures, build_event, parse_event
+from riskengine.msk import MalformedEvent, _b64, arrival_order, batch_item_failures, build_event, parse_event
 from riskengine.validation import validate_trade
 
 
@@ -240,4 +242,24 @@ def test_an_offset_beyond_what_arrival_keys_can_order_is_a_malformed_event() -> 
     event = build_event([_stamped(0, 0, 0)])
     next(iter(event["records"].values()))[0]["offset"] = 16**13
     with pytest.raises(MalformedEvent, match="offset"):
+        parse_event(event)
+
+
+def _outcome(decode: Any, value: str) -> tuple[str, Any]:
+    try:
+        return "ok", decode(value)
+    except Exception as exc:
+        return "error", repr(exc)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(value=st.text(alphabet="AQw09+/=\n -_é", max_size=12))
+def test_base64_values_decode_and_fail_as_b64decode_validating(value: str) -> None:
+    assert _outcome(_b64, value) == _outcome(lambda v: base64.b64decode(v, validate=True), value)
+
+
+def test_headers_that_are_not_a_list_make_the_record_malformed() -> None:
+    event = build_event([SourceRecord("t", 0, 1, 0, None, b"v")])
+    event["records"]["t-0"][0]["headers"] = None
+    with pytest.raises(MalformedEvent):
         parse_event(event)

@@ -75,14 +75,27 @@ def _record(raw: Mapping[str, Any]) -> SourceRecord:
             timestamp=int(raw.get("timestamp", 0)),
             key=_b64(raw.get("key")),
             value=_b64(raw.get("value")),
-            headers=tuple((name, bytes(value)) for header in raw.get("headers", []) for name, value in header.items()),
+            headers=_headers(raw.get("headers", [])),
         )
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise MalformedEvent(f"record is not MSK-shaped: {exc!r}") from exc
 
 
+def _headers(headers: list[dict[str, list[int]]]) -> tuple[tuple[str, bytes], ...]:
+    if headers == []:  # the usual record has none
+        return ()
+    return tuple((name, bytes(value)) for header in headers for name, value in header.items())
+
+
 def _b64(value: str | None) -> bytes | None:
-    return None if value is None else base64.b64decode(value, validate=True)
+    if value is None:
+        return None
+    try:
+        # Strict mode accepts only what b64decode(validate=True) accepts (and decodes it alike), without
+        # its regular expression over the value; anything it rejects gets b64decode's own error.
+        return binascii.a2b_base64(value, strict_mode=True)
+    except (binascii.Error, ValueError, TypeError):
+        return base64.b64decode(value, validate=True)
 
 
 def build_event(
