@@ -117,6 +117,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--worker", action="store_true", help=argparse.SUPPRESS)
     add("--floor", action="store_true", help=argparse.SUPPRESS)
     add("--e2e", action="store_true", help=argparse.SUPPRESS)
+    add("--scopes", action="store_true", help=argparse.SUPPRESS)
     add("--stream", type=Path, help=argparse.SUPPRESS)
     add("--batch-size", type=_positive_int, help=argparse.SUPPRESS)
     add("--result", type=Path, help=argparse.SUPPRESS)
@@ -341,16 +342,35 @@ def run_worker(args: argparse.Namespace) -> dict[str, Any]:
         sink = CountingSink(processor.sink)
         processor.sink = sink
         monitor = stack.enter_context(redis.Redis.from_url(redis_url))
-        recorder = ScriptRecorder(processor.engine.store, args.scope_trades)
         result = measure(args, invoke, monitor, redis_pid, counter, env.get("KAFKA_BOOTSTRAP_SERVERS", ""))
+        # The handler's high-water mark, before the benchmark's own bookkeeping below adds to it.
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with counter.paused():
             result |= memory_by_owner(monitor)
-        if recorder.trades:
-            result |= redis_cpu_by_scope(recorder.calls, recorder.trades) | {"scope_trades": recorder.trades}
         result |= {"scored": sink.scored, "alerts": dict(sink.alerts), "dead_lettered": sink.dead_letters}
         result["redis_version"] = monitor.info("server")["redis_version"]
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
+
+
+def run_scopes_worker(args: argparse.Namespace) -> dict[str, Any]:
+    """Redis CPU by window scope: the handler over the first --scope-trades trades (fresh redis-server),
+    its window-script calls recorded, then replayed one scope at a time (benchmarks/scopes.py).
+
+    A pass of its own, so that keeping the calls neither slows the timed run nor counts in its peak RSS.
+    """
+    with ExitStack() as stack:
+        redis_url, _ = start_redis(stack, args)
+        stack.enter_context(handler_environment({"REDIS_URL": redis_url, "RISKENGINE_SINK": "discard"}))
+        invoke = load_handler(function_handler("score_trades"))
+        recorder = ScriptRecorder(default_processor().engine.store, args.scope_trades)
+        report = _Reporter(0)
+        for batch in read_batches(args.stream, args.batch_size):
+            if report.done >= args.scope_trades:
+                break
+            invoke(build_event(batch, cluster_arn=LOCAL_CLUSTER_ARN, bootstrap_servers=""))
+            report(len(batch))
+        report.finish()
+    return redis_cpu_by_scope(recorder.calls, recorder.trades) | {"scope_trades": recorder.trades}
 
 
 def run_floor_worker(args: argparse.Namespace) -> dict[str, Any]:
@@ -574,6 +594,7 @@ def spawn_worker(args: argparse.Namespace, stream: Path, batch_size: int, kind: 
     argv += {
         "floor": ["--floor"],
         "e2e": ["--e2e", "--e2e-trades", str(args.e2e_trades), "--e2e-rate", str(args.e2e_rate)],
+        "scopes": ["--scopes"],
     }.get(kind, [])
     other: deque[str] = deque(maxlen=40)
     with (
@@ -581,7 +602,9 @@ def spawn_worker(args: argparse.Namespace, stream: Path, batch_size: int, kind: 
         _progress() as progress,
         subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, text=True) as proc,
     ):
-        total = min(args.trades, args.e2e_trades) if kind == "e2e" else args.trades
+        total = {"e2e": min(args.trades, args.e2e_trades), "scopes": min(args.trades, args.scope_trades)}.get(
+            kind, args.trades
+        )
         task = progress.add_task(f"{kind}, batch size {batch_size:,}", total=total)
         assert proc.stderr is not None
         for line in proc.stderr:
@@ -597,11 +620,18 @@ def spawn_worker(args: argparse.Namespace, stream: Path, batch_size: int, kind: 
     return result
 
 
+# What the scopes pass adds to a batch size's figures.
+SCOPE_FIGURES = ("redis_cpu_us_per_trade_", "scope_trades")
+
+
 def with_floor(args: argparse.Namespace, stream: Path, batch_size: int) -> dict[str, Any]:
     """The floor, then the handler, back to back on the same stream: the handler's speed as a fraction of it."""
     floor = spawn_worker(args, stream, batch_size, "floor")
     result = spawn_worker(args, stream, batch_size)
     result |= {key: value for key, value in floor.items() if key.startswith("floor_")}
+    if args.scope_trades > 0:
+        scopes = spawn_worker(args, stream, batch_size, "scopes")
+        result |= {key: value for key, value in scopes.items() if key.startswith(SCOPE_FIGURES)}
     speed, ceiling = result.get("trades_per_s"), floor.get("floor_trades_per_s")
     result["fraction_of_floor"] = speed / ceiling if speed and ceiling else None
     return result
@@ -769,7 +799,15 @@ def run_parent(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.worker:
-        work = run_floor_worker if args.floor else run_e2e_worker if args.e2e else run_worker
+        work = (
+            run_floor_worker
+            if args.floor
+            else run_e2e_worker
+            if args.e2e
+            else run_scopes_worker
+            if args.scopes
+            else run_worker
+        )
         args.result.write_text(json.dumps(work(args)))
     else:
         run_parent(args)
