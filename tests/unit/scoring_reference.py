@@ -1,87 +1,22 @@
-"""The risk scorer as it was before its per-trade shortcuts: the oracle for test_scoring_equivalence."""
+"""The risk scorer as it was before its per-trade shortcuts: the oracle for test_scoring_equivalence.
+
+Only what the shortcuts changed is kept here (``score``, ``_volume``, ``_market_impact`` and the
+rounding of ``exact_contributions``); everything else is the production scorer's own.
+"""
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import NamedTuple
+from collections.abc import Mapping
 
-from riskengine.errors import ConfigurationError
-from riskengine.model import RiskLevel, Trade
+from riskengine.model import Trade
+from riskengine.scoring import risk
 from riskengine.scoring.levels import level_for_score
-from riskengine.windows.events import WindowEvent
-
-DEFAULT_WEIGHTS = MappingProxyType({"behaviour": 0.6, "volume": 0.15, "compliance": 0.15, "marketImpact": 0.1})
-LEVEL_ACTIONS = {
-    RiskLevel.CRITICAL: ("MANUAL_REVIEW_REQUIRED", "TRADING_SUSPENSION"),
-    RiskLevel.HIGH: ("MANUAL_REVIEW_REQUIRED",),
-    RiskLevel.MEDIUM: ("ENHANCED_MONITORING",),
-    RiskLevel.LOW: (),
-}
-PATTERN_ACTIONS = {
-    "WASH_TRADING": "REPORT_TO_COMPLIANCE",
-    "FLASH_CRASH": "MARKET_SURVEILLANCE_REVIEW",
-    "LARGE_ORDER": "VERIFY_SOURCE_OF_FUNDS",
-    "RAPID_BURST": "APPLY_RATE_LIMIT",
-    "VOLUME_SPIKE": "ENHANCED_MONITORING",
-}
-COMPLIANCE_FLAGS = {"SELF_MATCHED_COUNTERPARTY": 1.0, "HIGH_RISK_JURISDICTION": 1.0}
+from riskengine.scoring.risk import COMPLIANCE_FLAGS, Baseline, ScoreInputs
 
 
-@dataclass(frozen=True)
-class ScoringConfig:
-    weights: Mapping[str, float] = field(default_factory=lambda: DEFAULT_WEIGHTS)
-    baseline_trades: int = 20
-    min_baseline_trades: int = 5
-    baseline_horizon_ms: int = 86_400_000
-    z_saturation: float = 4.0
-    volume_window_ms: int = 300_000
-    volume_bucket_ms: int = 60_000
-    impact_saturation: float = 0.05
-    high_risk_countries: frozenset[str] = frozenset({"KP", "IR", "SY", "CU"})
-
-    def __post_init__(self) -> None:
-        if set(self.weights) != set(DEFAULT_WEIGHTS) or not math.isclose(sum(self.weights.values()), 1.0):
-            raise ConfigurationError(
-                f"scoring weights must cover {sorted(DEFAULT_WEIGHTS)} and sum to 1, got {dict(self.weights)}"
-            )
-        if not 1 <= self.min_baseline_trades <= self.baseline_trades:
-            raise ConfigurationError("need 1 <= min_baseline_trades <= baseline_trades")
-        if self.volume_window_ms % self.volume_bucket_ms:
-            raise ConfigurationError("volume_window_ms must be a whole number of volume buckets")
-
-
-class Baseline(NamedTuple):
-    """A user's recent trade sizes: how many, and the mean and spread of their log notionals."""
-
-    trades: int
-    mean: float
-    std: float
-
-
-NO_BASELINE = Baseline(0, 0.0, 0.0)
-
-
-@dataclass(frozen=True, slots=True)
-class ScoreInputs:
-    """What the harness gathered for one trade (all of it kept in the trade's ledger entry)."""
-
-    trade: Trade
-    pattern_strengths: Mapping[str, float]
-    baseline: Baseline = NO_BASELINE
-    market_volume_cents: int = 0  # the market's notional over the previous volume window
-    late: bool = False
-
-
-class RiskScorer:
-    def __init__(self, config: ScoringConfig | None = None) -> None:
-        self.config = config or ScoringConfig()
-
+class RiskScorer(risk.RiskScorer):
     def score(self, inputs: ScoreInputs) -> dict[str, object]:
-        """The scoring part of a RiskAnalyzedTrade record (camelCase, Avro field names)."""
         trade = inputs.trade
         volume, volume_analysis = self._volume(trade, inputs.baseline)
         impact, impact_analysis = self._market_impact(trade, inputs.market_volume_cents / 100)
@@ -107,19 +42,10 @@ class RiskScorer:
             },
             "marketImpactAnalysis": impact_analysis,
             "complianceFlags": flags,
-            "riskMitigationActions": _actions(level, inputs.pattern_strengths),
+            "riskMitigationActions": risk._actions(level, inputs.pattern_strengths),
             "scoreContributions": contributions,
             "lateEvent": inputs.late,
         }
-
-    def baseline(self, trade: Trade, previous: Sequence[WindowEvent]) -> Baseline:
-        """The user's baseline before ``trade``: up to ``baseline_trades`` previous trades within the horizon."""
-        horizon = trade.timestamp - self.config.baseline_horizon_ms
-        sizes = [math.log(e.notional) for e in previous[-self.config.baseline_trades :] if e.timestamp >= horizon]
-        if not sizes:
-            return NO_BASELINE
-        mean = sum(sizes) / len(sizes)
-        return Baseline(len(sizes), mean, math.sqrt(sum((s - mean) ** 2 for s in sizes) / len(sizes)))
 
     def _volume(self, trade: Trade, baseline: Baseline) -> tuple[float, dict[str, object]]:
         analysis: dict[str, object] = {
@@ -131,8 +57,6 @@ class RiskScorer:
         }
         if baseline.trades < self.config.min_baseline_trades:
             return 0.0, analysis
-        # A floor on the spread keeps a user who always trades the same size from turning a
-        # tiny change into a huge z-score.
         std = max(baseline.std, 0.1)
         z = (math.log(trade.notional) - baseline.mean) / std
         analysis |= {"baselineMean": math.exp(baseline.mean), "baselineStd": std, "zScore": round(z, 4)}
@@ -145,93 +69,17 @@ class RiskScorer:
         analysis = {"symbolVolume5m": round(volume, 2), "impactRatio": round(ratio, 6)}
         return min(1.0, ratio / self.config.impact_saturation), analysis
 
-    def volume_window(self, timestamp: int) -> range:
-        """The volume buckets a trade at ``timestamp`` is measured against: the full minutes before its own."""
-        current = timestamp // self.config.volume_bucket_ms
-        return range(current - self.config.volume_window_ms // self.config.volume_bucket_ms, current)
-
-    def _compliance_flags(self, trade: Trade) -> list[str]:
-        flags = []
-        if trade.counterparty_user_id is not None and trade.counterparty_user_id == trade.user_id:
-            flags.append("SELF_MATCHED_COUNTERPARTY")
-        if trade.country in self.config.high_risk_countries:
-            flags.append("HIGH_RISK_JURISDICTION")
-        return flags
-
 
 def exact_contributions(weighted: Mapping[str, float]) -> tuple[dict[str, float], float]:
-    """Contributions with six decimals and their sum, exact as decimals and as doubles.
-
-    Rounding each contribution to six decimals makes their decimal sum exact, but doubles added
-    one by one can still miss it by one unit in the last place (0.55 + 0.15). When they do, a few
-    millionths move from one non-zero contribution to another (the decimal total, hence the
-    level, stays the same) or, failing that, one of them moves, until the decimal sum and the
-    doubles added in order agree. Should no such move exist (about one score in a million), the
-    score is the doubles' sum in order, which then has more than six decimals.
-    """
+    """As before: every contribution rounded, zeros included; the rest is the production search."""
     contributions = {name: round(value, 6) for name, value in weighted.items()}
-    total = _float_sum(contributions)
+    total = risk._float_sum(contributions)
     if total == round(total, 6) <= 1:
-        return contributions, total  # the usual case: the doubles' sum is already exact
-    if round(total, 6) > 1:  # weights sum to 1, so only rounding can overshoot
+        return contributions, total
+    if round(total, 6) > 1:
         largest = max(contributions, key=contributions.__getitem__)
         contributions[largest] = round(contributions[largest] - (round(total, 6) - 1), 6)
-    for candidate in _nearby(contributions):
-        if _agrees(candidate):
-            return candidate, _float_sum(candidate)
-    return contributions, _float_sum(contributions)
-
-
-def _nearby(contributions: dict[str, float]) -> Iterator[dict[str, float]]:
-    """``contributions`` itself, then versions with up to nine millionths moved, the least change first:
-    between two contributions (the total stays), then on one, then on two independently."""
-    yield contributions
-    movable = sorted((n for n, v in contributions.items() if v), key=contributions.__getitem__, reverse=True)
-    micros = range(1, 10)
-    for k in micros:
-        for giver, taker in itertools.permutations(movable, 2):
-            yield from _moved(contributions, {giver: -k, taker: k})
-    for k in micros:
-        for name in movable:
-            yield from _moved(contributions, {name: -k})
-            yield from _moved(contributions, {name: k})
-    steps = sorted(
-        ((a, b) for a in range(-9, 10) for b in range(-9, 10) if a and b), key=lambda s: abs(s[0]) + abs(s[1])
-    )
-    for a, b in steps:
-        for first, second in itertools.combinations(movable, 2):
-            yield from _moved(contributions, {first: a, second: b})
-
-
-def _moved(contributions: dict[str, float], micros: Mapping[str, int]) -> Iterator[dict[str, float]]:
-    """``contributions`` with the given millionths added, if none goes below 0 and the total stays within 1."""
-    candidate = contributions | {name: round(contributions[name] + k / 1_000_000, 6) for name, k in micros.items()}
-    if min(candidate.values()) >= 0 and round(_float_sum(candidate), 6) <= 1:
-        yield candidate
-
-
-def _agrees(contributions: Mapping[str, float]) -> bool:
-    """The doubles added in order equal their exact decimal sum.
-
-    The decimal sum of six-decimal values has six decimals and the double sum is within far less
-    than a millionth of it, so rounding the double sum to six decimals gives the decimal sum.
-    """
-    total = _float_sum(contributions)
-    return total == round(total, 6)
-
-
-def _float_sum(values: Mapping[str, float]) -> float:
-    """Left to right, as a consumer's ``sum(contributions.values())`` adds them."""
-    total = 0.0
-    for value in values.values():
-        total += value
-    return total
-
-
-def _actions(level: RiskLevel, patterns: Mapping[str, float]) -> list[str]:
-    actions = list(LEVEL_ACTIONS[level])
-    for pattern in sorted(patterns):
-        action = PATTERN_ACTIONS.get(pattern)
-        if action and action not in actions:
-            actions.append(action)
-    return actions
+    for candidate in risk._nearby(contributions):
+        if risk._agrees(candidate):
+            return candidate, risk._float_sum(candidate)
+    return contributions, risk._float_sum(contributions)
