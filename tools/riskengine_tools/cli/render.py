@@ -96,10 +96,18 @@ def replay_report(console: Console, report: ReplayReport) -> None:
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("Lines read", f"{report.lines:,}")
+    table.add_row("Order events", order_events(report))
     table.add_row("analyzed.jsonl", f"{report.analyzed:,}")
     table.add_row("alerts.jsonl", f"{report.alerts:,}")
     table.add_row("rejected.jsonl", f"{report.rejected:,}")
     console.print(table)
+
+
+def order_events(report: ReplayReport) -> str:
+    """How many order events were read, and whether anything evaluated them."""
+    if report.orders and not report.orders_evaluated:
+        return f"{report.orders:,} (not evaluated: the order pipeline is not built yet)"
+    return f"{report.orders:,}"
 
 
 def _reasons(reasons: dict[str, int]) -> str:
