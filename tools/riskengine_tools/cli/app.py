@@ -11,6 +11,7 @@ from rich.console import Console
 from riskengine import __version__
 from riskengine_tools.cli import render
 from riskengine_tools.cli.api import app as api_app
+from riskengine_tools.cli.backtest import backtest
 from riskengine_tools.cli.bridge import bridge
 from riskengine_tools.cli.options import BootstrapServers, OpenSearchUrl, RedisUrl
 from riskengine_tools.cli.redrive import redrive
@@ -27,6 +28,7 @@ app.add_typer(search_app, name="search")
 app.add_typer(api_app, name="api")
 app.command()(bridge)
 app.command()(redrive)
+app.command()(backtest)
 
 
 def _version(value: bool) -> None:
