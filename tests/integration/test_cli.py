@@ -41,7 +41,7 @@ def riskengine(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess
 @pytest.mark.parametrize(
     ("command", "mentions"),
     [
-        ((), ("demo", "replay", "--version", "--help")),
+        ((), ("demo", "replay", "backtest", "--version", "--help")),
         (
             ("demo",),
             (
@@ -56,7 +56,8 @@ def riskengine(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess
                 "--verbose",
             ),
         ),
-        (("replay",), ("FILE", "--out", "--redis-url", "--batch-size", "alerts.jsonl")),
+        (("replay",), ("FILE", "--out", "--redis-url", "--batch-size", "alerts.jsonl", '"kind": "order"')),
+        (("backtest",), ("FILE", "--labels", "--rules", "--json", "--batch-size", "precision", "recall")),
         (("redrive",), ("--bootstrap-servers", "--failure-topic", "--target", "--dry-run", "--from-beginning")),
     ],
 )

@@ -11,6 +11,7 @@ from rich.console import Console
 from riskengine import __version__
 from riskengine_tools.cli import render
 from riskengine_tools.cli.api import app as api_app
+from riskengine_tools.cli.backtest import backtest
 from riskengine_tools.cli.bridge import bridge
 from riskengine_tools.cli.options import BootstrapServers, OpenSearchUrl, RedisUrl
 from riskengine_tools.cli.redrive import redrive
@@ -27,6 +28,7 @@ app.add_typer(search_app, name="search")
 app.add_typer(api_app, name="api")
 app.command()(bridge)
 app.command()(redrive)
+app.command()(backtest)
 
 
 def _version(value: bool) -> None:
@@ -88,7 +90,10 @@ def replay(
     file: Annotated[
         Path,
         typer.Argument(
-            exists=True, dir_okay=False, readable=True, help="JSON Lines: one CryptoTrade object (camelCase) per line."
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help='JSON Lines: one CryptoTrade (camelCase) per line, or an OrderEvent with "kind": "order".',
         ),
     ],
     out: Annotated[
@@ -103,15 +108,17 @@ def replay(
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Records per MSK-shaped batch.")] = 1_000,
 ) -> None:
-    """Back-test: feed a JSON Lines file of trades through the real handler, in file order.
+    """Feed a JSON Lines file of trades (and order events) through the real handler, in file order.
 
-    Windows use the trades' own timestamps, so a replay gives the same alerts however fast it
+    Windows use the events' own timestamps, so a replay gives the same alerts however fast it
     runs. Writes OUT/alerts.jsonl, OUT/analyzed.jsonl and OUT/rejected.jsonl (line + reason).
+    A line with "kind": "order" is an order event: counted, not evaluated until the order
+    pipeline is built; any other kind is rejected.
     """
-    from riskengine_tools.local.replay import ReplayFailed
+    from riskengine_tools.local.replay import ReplayFailed, count_lines
     from riskengine_tools.local.replay import replay as run_replay
 
-    total = _count_lines(file)
+    total = count_lines(file)
     try:
         with render.progress(console, f"Replaying {file.name}", total=total) as advance:
             report = run_replay(file, out, redis_url=redis_url, batch_size=batch_size, on_batch=advance)
@@ -119,11 +126,6 @@ def replay(
         console.print(f"[red]replay failed:[/red] {exc}. Check that Redis is reachable and run it again.")
         raise typer.Exit(code=1) from exc
     render.replay_report(Console(), report)
-
-
-def _count_lines(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(1 for line in handle if line.strip())
 
 
 def main() -> None:

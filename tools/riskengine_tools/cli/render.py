@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from riskengine_tools.backtest import PatternScore, RuleSetResult
     from riskengine_tools.local.demo import DemoReport
     from riskengine_tools.local.replay import ReplayReport
     from riskengine_tools.redrive import RedriveReport
@@ -96,10 +97,47 @@ def replay_report(console: Console, report: ReplayReport) -> None:
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("Lines read", f"{report.lines:,}")
+    table.add_row("Order events", order_events(report))
     table.add_row("analyzed.jsonl", f"{report.analyzed:,}")
     table.add_row("alerts.jsonl", f"{report.alerts:,}")
     table.add_row("rejected.jsonl", f"{report.rejected:,}")
     console.print(table)
+
+
+def order_events(report: ReplayReport) -> str:
+    """How many order events were read, and whether anything evaluated them."""
+    if report.orders and not report.orders_evaluated:
+        return f"{report.orders:,} (not evaluated: the order pipeline is not built yet)"
+    return f"{report.orders:,}"
+
+
+BACKTEST_COLUMNS = ("Rule set", "Pattern", "Alerts", "True pos.", "False pos.", "Episodes", "Missed", "Precision",
+                    "Recall", "F1")  # fmt: skip
+
+
+def backtest_report(console: Console, results: list[RuleSetResult], *, episodes: int) -> None:
+    """One row per pattern, grouped by rule set; then what the replays read."""
+    table = Table(title=f"Back-test against {episodes:,} labelled episodes", title_justify="left")
+    for name in BACKTEST_COLUMNS:
+        table.add_column(name, justify="left" if name in {"Rule set", "Pattern"} else "right")
+    for result in results:
+        name = escape(result.rule_set.name)
+        if not result.patterns:
+            table.add_row(name, "(no alerts, no labelled episodes)")
+        for position, counts in enumerate(result.patterns.values()):
+            table.add_row("" if position else name, counts.pattern, *_pattern_cells(counts))
+        table.add_section()
+    console.print(table)
+    if results:
+        replayed = results[0].replay  # the same file for every rule set
+        counts = f"Lines read: {replayed.lines:,}; rejected: {replayed.rejected:,}"
+        console.print(f"{counts}; order events: {order_events(replayed)}")
+
+
+def _pattern_cells(counts: PatternScore) -> list[str]:
+    counted = (counts.alerts, counts.true_positives, counts.false_positives, counts.episodes, counts.missed_episodes)
+    ratios = (counts.precision, counts.recall, counts.f1)
+    return [f"{n:,}" for n in counted] + ["n/a" if ratio is None else f"{ratio:.3f}" for ratio in ratios]
 
 
 def _reasons(reasons: dict[str, int]) -> str:

@@ -23,7 +23,7 @@ class JsonlSink:
         self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
     ) -> list[str]:
         """The three files' new lines, in the order of (analyzed, alerts, rejected)."""
-        return [_lines(analyzed), _lines(alerts), _lines([_rejected(letter) for letter in dead_letters])]
+        return [_lines(analyzed), _lines(alerts), rejected_lines(dead_letters)]
 
     def send(self, prepared: list[str]) -> None:
         for handle, lines in zip((self._analyzed, self._alerts, self._rejected), prepared, strict=True):
@@ -33,6 +33,11 @@ class JsonlSink:
     def close(self) -> None:
         for handle in (self._analyzed, self._alerts, self._rejected):
             handle.close()
+
+
+def rejected_lines(letters: Sequence[DeadLetter]) -> str:
+    """``rejected.jsonl`` lines of ``letters``: also used by replay for lines no handler is given."""
+    return _lines([_rejected(letter) for letter in letters])
 
 
 def _rejected(letter: DeadLetter) -> dict[str, Any]:
