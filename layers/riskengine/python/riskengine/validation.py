@@ -24,12 +24,14 @@ is reported, always in this order (so a producer fixing one problem at a time co
 details) and raises :class:`InvalidOrder`, in this order:
 
 1. the record is an object (``not_an_object``);
-2. required strings, then their lengths, as for trades, with ``eventId`` and ``orderId`` in place of
-   ``tradeId`` (:data:`MAX_ORDER_FIELD_LENGTHS`);
+2. required strings as in step 2 (``missing_field``, ``bad_field_type``, ``control_characters``), with
+   ``eventId`` and ``orderId`` in place of ``tradeId``, then their lengths
+   (:data:`MAX_ORDER_FIELD_LENGTHS`, ``field_too_long``);
 3. ``price`` a finite number > 0 (``price_not_positive``); ``quantity`` (open quantity after the
    event), ``filledQuantity`` (cumulative) and ``notional`` finite numbers >= 0
    (``quantity_negative``, ``filled_quantity_negative``, ``notional_negative``); ``quantity x price``
-   finite and ``notional`` at most :data:`MAX_NOTIONAL_USD`, as for trades;
+   finite (``product_not_finite``) and ``notional`` at most :data:`MAX_NOTIONAL_USD`
+   (``notional_implausible``);
 4. ``side``, ``orderType`` and ``eventType``: strings (``bad_field_type``) and known (``unknown_side``,
    ``unknown_order_type``, ``unknown_event_type``);
 5. the quantities fit the event (:data:`QUANTITY_RULES`): open quantity > 0 after NEW, AMEND and
@@ -37,8 +39,12 @@ details) and raises :class:`InvalidOrder`, in this order:
    NEW (``filled_quantity_not_zero``), something filled on PARTIAL_FILL and FILL
    (``filled_quantity_not_positive``); CANCEL takes any open quantity (venues differ on whether they
    report the cancelled size);
-6. to 9. as for trades: ``symbol``, ``notional`` against ``quantity x price`` for USD-quoted pairs
-   (0 when nothing is open), ``timestamp`` (also within a 64-bit long), optional fields and ``country``.
+6. ``symbol`` as in step 6 (``bad_symbol``);
+7. ``notional`` against ``quantity x price`` for USD-quoted pairs, 0 when nothing is open
+   (``notional_mismatch``);
+8. ``timestamp`` as in step 8, and within a 64-bit long (``bad_field_type``, ``timestamp_in_future``,
+   ``timestamp_too_old``);
+9. optional fields as in step 9 (``bad_field_type``, ``bad_country``).
 """
 
 from __future__ import annotations
