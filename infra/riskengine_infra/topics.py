@@ -14,6 +14,7 @@ __all__ = ["Topics", "topic_settings"]
 @dataclass(frozen=True, slots=True)
 class Topics:
     trades: str = "crypto-trades"
+    orders: str = "crypto-orders"
     analyzed: str = "risk-analyzed-trades"
     alerts: str = "risk-alerts"
     trades_dlq: str = "crypto-trades-dlq"

@@ -45,9 +45,9 @@ def test_the_parameters_hold_the_deployment_settings(tmp_path: Path) -> None:
     kind, rules = published["/riskengine/configuration/rules"]
     assert kind == "String" and json.loads(rules) == RULES
     topics = json.loads(published["/riskengine/configuration/topics"][1])
-    assert topics["crypto-trades"] == {"partitions": 6, "retentionHours": 168}
+    assert topics["crypto-trades"] == topics["crypto-orders"] == {"partitions": 6, "retentionHours": 168}
     assert topics["risk-alerts-dlq"] == {"partitions": 6, "retentionHours": 336}
-    assert len(topics) == 7
+    assert len(topics) == 8
     assert findings == []
 
 

@@ -216,7 +216,7 @@ def test_the_topics_resource_asks_for_every_topic_with_partitions_and_retention(
     assert properties["bootstrapServers"] == synthesized.resolve(synthesized.stack.bootstrap_servers)
     asked = {t["name"]: (t["partitions"], t["retentionMs"]) for t in properties["topics"]}
     assert sorted(asked) == sorted(topics.all())
-    for name in (topics.trades, topics.analyzed, topics.alerts):
+    for name in (topics.trades, topics.orders, topics.analyzed, topics.alerts):
         assert asked[name] == (config.topic_partitions, config.topic_retention_hours * HOUR_MS)
     for name in topics.dead_letters():
         assert asked[name] == (config.topic_partitions, config.dead_letter_retention_hours * HOUR_MS)
@@ -224,9 +224,10 @@ def test_the_topics_resource_asks_for_every_topic_with_partitions_and_retention(
 
 def test_the_context_decides_partitions_and_retention(synthesized: Synthesized) -> None:
     (resource,) = synthesized.template.find_resources("Custom::KafkaTopics").values()
-    trades = next(t for t in resource["Properties"]["topics"] if t["name"] == "crypto-trades")
     expected = {"provisioned": (12, 168 * HOUR_MS), "serverless": (6, 24 * HOUR_MS)}[synthesized.config.msk_mode]
-    assert (trades["partitions"], trades["retentionMs"]) == expected
+    for name in ("crypto-trades", "crypto-orders"):  # keyed alike (by user), so partitioned alike
+        topic = next(t for t in resource["Properties"]["topics"] if t["name"] == name)
+        assert (topic["partitions"], topic["retentionMs"]) == expected
 
 
 def test_the_provisioning_function_runs_in_the_vpc_over_iam(synthesized: Synthesized) -> None:
@@ -290,6 +291,7 @@ def test_topics_name_every_role() -> None:
     topics = Topics()
     assert topics.all() == (
         "crypto-trades",
+        "crypto-orders",
         "risk-analyzed-trades",
         "risk-alerts",
         "crypto-trades-dlq",
@@ -297,7 +299,7 @@ def test_topics_name_every_role() -> None:
         "risk-search-dlq",
         "riskengine-trigger-failures",
     )
-    assert set(topics.dead_letters()) == set(topics.all()[3:])
+    assert set(topics.dead_letters()) == set(topics.all()[4:])
 
 
 def test_cdk_nag_finds_nothing_unacknowledged(synthesized: Synthesized) -> None:

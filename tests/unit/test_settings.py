@@ -37,6 +37,12 @@ def test_every_bound_is_configurable() -> None:
     ) == (15_000, 120_000, 2_000, 86_400_000, 600_000)
 
 
+def test_the_order_topic_is_crypto_orders_unless_renamed() -> None:
+    assert Settings.from_env({}).topics.orders == "crypto-orders"
+    renamed = Settings.from_env({"ORDERS_TOPIC": "orders-eu", "TRADES_TOPIC": "trades-eu"}).topics
+    assert (renamed.orders, renamed.trades) == ("orders-eu", "trades-eu")
+
+
 def test_the_retired_single_lateness_setting_is_refused_with_what_to_do() -> None:
     with pytest.raises(ConfigurationError, match=r"USER_LATENESS_MS .* MARKET_LATENESS_MS"):
         Settings.from_env({"ALLOWED_LATENESS_MS": "5000"})

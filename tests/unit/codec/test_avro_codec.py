@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from riskengine.codec import (
     ALERTS_SUBJECT,
     ANALYZED_TRADES_SUBJECT,
+    ORDERS_SUBJECT,
     TRADES_SUBJECT,
     AvroCodec,
     AvroDecodeError,
@@ -30,7 +31,7 @@ from riskengine.codec import (
 
 REGISTRY = FixedIdRegistry()
 FUZZ_CODEC = AvroCodec(REGISTRY)  # shared, so fuzzing also exercises the cached paths
-SUBJECTS = [TRADES_SUBJECT, ANALYZED_TRADES_SUBJECT, ALERTS_SUBJECT]
+SUBJECTS = [TRADES_SUBJECT, ORDERS_SUBJECT, ANALYZED_TRADES_SUBJECT, ALERTS_SUBJECT]
 V2_ONLY_FIELDS = ["walletAddress", "sessionId", "ipAddress", "country", "orderId", "counterpartyUserId"]
 
 TRADE_V1: dict[str, Any] = {
@@ -100,7 +101,30 @@ ALERT = {
     "metrics": {"roundTrips": 3.0, "threshold": 2.0},
     "acknowledged": False,
 }
-SAMPLES = {TRADES_SUBJECT: TRADE, ANALYZED_TRADES_SUBJECT: ANALYZED, ALERTS_SUBJECT: ALERT}
+ORDER = {
+    "eventId": "e-1",
+    "orderId": "o-1",
+    "userId": "u-1",
+    "customerId": "c-1",
+    "symbol": "BTC/USDT",
+    "baseAsset": "BTC",
+    "quoteAsset": "USDT",
+    "side": "BUY",
+    "orderType": "LIMIT",
+    "eventType": "PARTIAL_FILL",
+    "price": 64000.0,
+    "quantity": 0.25,
+    "filledQuantity": 0.75,
+    "notional": 16000.0,
+    "timestamp": 1_732_500_000_123,
+    "exchange": "BINANCE",
+    "walletAddress": None,
+    "ipAddress": "203.0.113.7",
+    "country": "DE",
+    "sessionId": "s-1",
+}
+ORDER_OPTIONAL_FIELDS = ["walletAddress", "ipAddress", "country", "sessionId"]
+SAMPLES = {TRADES_SUBJECT: TRADE, ORDERS_SUBJECT: ORDER, ANALYZED_TRADES_SUBJECT: ANALYZED, ALERTS_SUBJECT: ALERT}
 
 
 @pytest.fixture
@@ -150,11 +174,31 @@ def test_missing_optional_fields_take_their_default_on_encode(codec: AvroCodec) 
     assert all(decoded[name] is None for name in V2_ONLY_FIELDS)
 
 
+def test_orders_are_framed_with_their_own_schema_id(codec: AvroCodec) -> None:
+    value = codec.encode(ORDERS_SUBJECT, ORDER)
+    assert value[:5] == struct.pack(">BI", 0, 5)  # crypto-orders-value v1 in schemas/ids.json
+    assert codec.decode(ORDERS_SUBJECT, frame(5, ORDER)) == ORDER
+
+
+def test_an_order_without_its_optional_fields_decodes_with_nulls(codec: AvroCodec) -> None:
+    required = {name: value for name, value in ORDER.items() if name not in ORDER_OPTIONAL_FIELDS}
+    decoded = codec.decode(ORDERS_SUBJECT, codec.encode(ORDERS_SUBJECT, required))
+    assert decoded == required | dict.fromkeys(ORDER_OPTIONAL_FIELDS)
+
+
+def test_a_trade_is_not_read_as_an_order_nor_an_order_as_a_trade(codec: AvroCodec) -> None:
+    with pytest.raises(AvroDecodeError):
+        codec.decode(ORDERS_SUBJECT, codec.encode(TRADES_SUBJECT, TRADE))
+    with pytest.raises(AvroDecodeError):
+        codec.decode(TRADES_SUBJECT, codec.encode(ORDERS_SUBJECT, ORDER))
+
+
+@pytest.mark.parametrize("subject", [TRADES_SUBJECT, ORDERS_SUBJECT])
 @pytest.mark.parametrize("padding", [b"", b" \n\t"], ids=["bare", "padded"])
-def test_json_object_is_accepted_as_is(codec: AvroCodec, padding: bytes) -> None:
-    """kcat-friendly: a hand-written JSON trade is returned untouched (no schema applied)."""
+def test_json_object_is_accepted_as_is(codec: AvroCodec, padding: bytes, subject: str) -> None:
+    """kcat-friendly: a hand-written JSON trade or order is returned untouched (no schema applied)."""
     value = padding + b'{"tradeId": "t-9", "notional": 5}' + padding
-    assert codec.decode(TRADES_SUBJECT, value) == {"tradeId": "t-9", "notional": 5}
+    assert codec.decode(subject, value) == {"tradeId": "t-9", "notional": 5}
 
 
 @pytest.mark.parametrize(
@@ -184,11 +228,12 @@ def test_json_object_is_accepted_as_is(codec: AvroCodec, padding: bytes) -> None
         "garbage-body",
     ],
 )
+@pytest.mark.parametrize("subject", [TRADES_SUBJECT, ORDERS_SUBJECT])
 def test_bad_values_raise_the_specific_error(
-    codec: AvroCodec, value: bytes, error: type[CodecError], reason: str
+    codec: AvroCodec, value: bytes, error: type[CodecError], reason: str, subject: str
 ) -> None:
     with pytest.raises(error) as caught:
-        codec.decode(TRADES_SUBJECT, value)
+        codec.decode(subject, value)
     assert caught.value.reason == reason
     assert caught.value.detail
 
@@ -246,7 +291,7 @@ def test_arbitrary_bytes_only_raise_codec_errors(subject: str, value: bytes) -> 
 
 @pytest.mark.parametrize("subject", SUBJECTS)
 @settings(max_examples=400, deadline=None)
-@given(schema_id=st.sampled_from([1, 2, 3, 4]), body=st.binary(max_size=300))
+@given(schema_id=st.sampled_from([1, 2, 3, 4, 5]), body=st.binary(max_size=300))
 def test_arbitrary_bodies_behind_valid_headers_only_raise_codec_errors(
     subject: str, schema_id: int, body: bytes
 ) -> None:

@@ -20,7 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskengine.codec import SCHEMA_DIR_ENV, FixedIdRegistry
+from riskengine.codec import ORDERS_SUBJECT, SCHEMA_DIR_ENV, TRADES_SUBJECT, FixedIdRegistry
+from riskengine.model import EventType, OrderType, Side
 
 REGISTRY = FixedIdRegistry()
 NAMESPACE = "com.riskengine.avro"
@@ -178,6 +179,38 @@ def test_analyzed_trade_embeds_the_current_trade_schema() -> None:
     _, _, trade = REGISTRY.versions("crypto-trades-value")[-1]
     embedded = next(f["type"] for f in analyzed["fields"] if f["name"] == "originalTrade")
     assert without_docs(embedded) == without_docs(trade)
+
+
+def _field_type(schema: dict[str, Any], name: str) -> Any:
+    return next(f["type"] for f in schema["fields"] if f["name"] == name)
+
+
+def test_order_events_carry_the_fields_of_the_contract() -> None:
+    _, schema_id, order = REGISTRY.versions(ORDERS_SUBJECT)[-1]
+    assert (order["name"], schema_id) == ("OrderEvent", 5)
+    assert [f["name"] for f in order["fields"]] == [
+        "eventId", "orderId", "userId", "customerId", "symbol", "baseAsset", "quoteAsset", "side", "orderType",
+        "eventType", "price", "quantity", "filledQuantity", "notional", "timestamp", "exchange",
+        "walletAddress", "ipAddress", "country", "sessionId",
+    ]  # fmt: skip
+    optional = {f["name"]: (f["type"], f["default"]) for f in order["fields"] if "default" in f}
+    assert optional == dict.fromkeys(["walletAddress", "ipAddress", "country", "sessionId"], (["null", "string"], None))
+    assert [_field_type(order, name) for name in ("price", "quantity", "filledQuantity", "notional")] == ["double"] * 4
+    assert _field_type(order, "timestamp") == "long"
+
+
+def test_order_events_share_the_trades_side_and_order_type() -> None:
+    """A side or an order type means the same on both topics: the enums are the CryptoTrade's (docs aside)."""
+    _, _, order = REGISTRY.versions(ORDERS_SUBJECT)[-1]
+    _, _, trade = REGISTRY.versions(TRADES_SUBJECT)[-1]
+    for name in ("side", "orderType"):
+        assert without_docs(_field_type(order, name)) == without_docs(_field_type(trade, name))
+
+
+def test_the_schema_enums_are_the_models() -> None:
+    _, _, order = REGISTRY.versions(ORDERS_SUBJECT)[-1]
+    for name, enum in (("side", Side), ("orderType", OrderType), ("eventType", EventType)):
+        assert _field_type(order, name)["symbols"] == [member.value for member in enum]
 
 
 def test_the_trade_evolution_is_checked() -> None:

@@ -53,7 +53,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="Simulator seed: the same seed gives the same trades.")] = 7,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Trigger batch size (records).")] = 500,
     batching_window_ms: Annotated[int, typer.Option(min=0, max=300_000, help="Trigger batching window (ms).")] = 200,
-    partitions: Annotated[int, typer.Option(min=1, help="Partitions of crypto-trades (embedded broker).")] = 3,
+    partitions: Annotated[
+        int, typer.Option(min=1, help="Partitions of crypto-trades and crypto-orders (embedded broker).")
+    ] = 3,
     redis_url: RedisUrl = None,
     bootstrap_servers: BootstrapServers = None,
     opensearch_url: OpenSearchUrl = None,

@@ -336,7 +336,7 @@ def serve_local_api(options: ApiOptions) -> Iterator[RunningApi]:
         if not bootstrap:
             bootstrap, replication = stack.enter_context(EmbeddedBroker()).bootstrap_servers, 1
         topics, search = Settings.from_env().topics, SearchConfig.from_env()  # env vars may rename topics
-        ensure_topics(bootstrap, [topics.trades, topics.analyzed, topics.alerts, topics.dead_letter,
+        ensure_topics(bootstrap, [topics.trades, topics.orders, topics.analyzed, topics.alerts, topics.dead_letter,
                                   search.dead_letter_topic], replication_factor=replication)  # fmt: skip
         opensearch_url = options.opensearch_url or stack.enter_context(EmbeddedSearch()).url
         # One node locally: no replicas, or every index would stay yellow.

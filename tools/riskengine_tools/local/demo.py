@@ -123,7 +123,8 @@ def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoRepo
         bootstrap, replication = options.bootstrap_servers, -1
         if not bootstrap:
             bootstrap, replication = stack.enter_context(EmbeddedBroker()).bootstrap_servers, 1
-        ensure_topics(bootstrap, [TOPICS.trades], partitions=options.partitions, replication_factor=replication)
+        inputs = [TOPICS.trades, TOPICS.orders]  # both keyed by user: one partitioning
+        ensure_topics(bootstrap, inputs, partitions=options.partitions, replication_factor=replication)
         outputs = [
             TOPICS.analyzed,
             TOPICS.alerts,

@@ -15,10 +15,25 @@ class RiskEngineError(Exception):
             self.reason = reason
 
 
-class InvalidTrade(RiskEngineError):
-    """A decoded record that is not an acceptable trade; it goes to the dead-letter topic."""
+class InvalidRecord(RiskEngineError):
+    """A decoded input record that is not acceptable; it goes to the dead-letter topic.
+
+    Catch this to handle trades and order events alike: the subclass says which contract was broken.
+    """
+
+    reason = "invalid_record"
+
+
+class InvalidTrade(InvalidRecord):
+    """A decoded record that is not an acceptable trade (CryptoTrade)."""
 
     reason = "invalid_trade"
+
+
+class InvalidOrder(InvalidRecord):
+    """A decoded record that is not an acceptable order event (OrderEvent)."""
+
+    reason = "invalid_order"
 
 
 class ConfigurationError(RiskEngineError):

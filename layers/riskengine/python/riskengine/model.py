@@ -24,6 +24,16 @@ class OrderType(StrEnum):
     TAKE_PROFIT = "TAKE_PROFIT"
 
 
+class EventType(StrEnum):
+    """What happened to an order (``OrderEvent.eventType``)."""
+
+    NEW = "NEW"
+    AMEND = "AMEND"
+    CANCEL = "CANCEL"
+    PARTIAL_FILL = "PARTIAL_FILL"
+    FILL = "FILL"
+
+
 class RiskLevel(StrEnum):
     """Risk levels of trades and severities of alerts (one Avro enum serves both)."""
 
@@ -93,4 +103,34 @@ class Trade:
     arrival: str = ""
     # The trade's Avro body in the latest CryptoTrade schema (``AvroCodec.canonical_body``): the
     # same bytes for every copy of the trade, however it was encoded; empty when not known.
+    content: bytes = field(default=b"", repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """A validated order event. ``record`` is the full camelCase OrderEvent (current schema).
+
+    ``quantity`` is the order's open quantity after the event, ``filled_quantity`` its cumulative
+    filled quantity and ``notional`` the USD value of the open quantity.
+    """
+
+    event_id: str
+    order_id: str
+    user_id: str
+    customer_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    event_type: EventType
+    price: float
+    quantity: float
+    filled_quantity: float
+    notional: float
+    timestamp: int
+    exchange: str
+    country: str | None
+    record: dict[str, Any] = field(repr=False, compare=False)
+    # As for Trade: where the event's record sits in its partition (ties in event time go by it)...
+    arrival: str = ""
+    # ... and its Avro body in the latest OrderEvent schema, the same for every copy; empty when not known.
     content: bytes = field(default=b"", repr=False, compare=False)

@@ -112,6 +112,7 @@ class Settings:
                 analyzed=env.get("ANALYZED_TOPIC", topics.analyzed),
                 alerts=env.get("ALERTS_TOPIC", topics.alerts),
                 dead_letter=env.get("DEAD_LETTER_TOPIC", topics.dead_letter),
+                orders=env.get("ORDERS_TOPIC", topics.orders),
             ),
             user_lateness_ms=_int(env, "USER_LATENESS_MS", defaults.user_lateness_ms),
             market_lateness_ms=_int(env, "MARKET_LATENESS_MS", defaults.market_lateness_ms),

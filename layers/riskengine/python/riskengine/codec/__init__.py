@@ -18,6 +18,7 @@ from .errors import (
 from .registry import (
     ALERTS_SUBJECT,
     ANALYZED_TRADES_SUBJECT,
+    ORDERS_SUBJECT,
     SCHEMA_DIR_ENV,
     SUBJECT_DIRS,
     TRADES_SUBJECT,
@@ -33,6 +34,7 @@ __all__ = [
     "ANALYZED_TRADES_SUBJECT",
     "HEADER_SIZE",
     "MAGIC_BYTE",
+    "ORDERS_SUBJECT",
     "SCHEMA_DIR_ENV",
     "SUBJECT_DIRS",
     "TRADES_SUBJECT",

@@ -26,12 +26,14 @@ from fastavro.types import Schema
 from .errors import RegistryUnavailable, UnknownSchemaId, UnknownSubject
 
 TRADES_SUBJECT: Final = "crypto-trades-value"
+ORDERS_SUBJECT: Final = "crypto-orders-value"
 ANALYZED_TRADES_SUBJECT: Final = "risk-analyzed-trades-value"
 ALERTS_SUBJECT: Final = "risk-alerts-value"
 
 # Subject (Confluent TopicNameStrategy name) -> folder holding its ``v<N>.avsc`` files.
 SUBJECT_DIRS: Final[dict[str, str]] = {
     TRADES_SUBJECT: "crypto_trade",
+    ORDERS_SUBJECT: "order_event",
     ANALYZED_TRADES_SUBJECT: "risk_analyzed_trade",
     ALERTS_SUBJECT: "risk_alert",
 }

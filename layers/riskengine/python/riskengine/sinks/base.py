@@ -20,6 +20,8 @@ class Topics:
     analyzed: str = "risk-analyzed-trades"
     alerts: str = "risk-alerts"
     dead_letter: str = "crypto-trades-dlq"
+    # Order events (OrderEvent, keyed by userId); last, so the positional order of the others stays.
+    orders: str = "crypto-orders"
 
 
 @dataclass(frozen=True, slots=True)
