@@ -6,6 +6,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskengine.errors import InvalidTrade
 from riskengine.model import Side, arrival_key
@@ -14,6 +16,9 @@ from riskengine.validation import (
     DEFAULT_MAX_TRADE_AGE_MS,
     MAX_FIELD_LENGTHS,
     MAX_NOTIONAL_USD,
+    OPTIONAL_STRINGS,
+    REQUIRED_NUMBERS,
+    REQUIRED_STRINGS,
     USD_QUOTE_ASSETS,
     validate_trade,
 )
@@ -159,6 +164,24 @@ def test_unknown_side_is_rejected(side: str) -> None:
     error = _reject(_raw(side=side))
     assert error.reason == "unknown_side"
     assert "BUY, SELL" in error.detail
+
+
+@pytest.mark.parametrize("name", ["side", "orderType"])
+@pytest.mark.parametrize("value", [["BUY"], {"side": "BUY"}])
+def test_a_json_array_or_object_as_an_enum_is_rejected_not_a_crash(name: str, value: Any) -> None:
+    # An unhashable value cannot be looked up in the set of allowed values: this used to raise
+    # TypeError, which failed the whole batch on every retry.
+    error = _reject(_raw(**{name: value}))
+    assert error.reason == "bad_field_type"
+    assert name in error.detail
+
+
+@pytest.mark.parametrize("timestamp", [2**63, 10**400])
+def test_a_timestamp_beyond_a_long_is_rejected_not_a_crash(timestamp: int) -> None:
+    # 10**400 cannot even be turned into a float for the "in the future" message (OverflowError).
+    error = _reject(_raw(timestamp=timestamp))
+    assert error.reason == "bad_field_type"
+    assert "63 fit" in error.detail
 
 
 @pytest.mark.parametrize("order_type", ["ICEBERG", "market", "STOP"])
@@ -358,3 +381,22 @@ def test_the_arrival_key_is_carried_into_the_trade() -> None:
     key = arrival_key(3, 1234)
     assert validate_trade(_raw(), now_ms=NOW, arrival=key).arrival == key
     assert validate_trade(_raw(), now_ms=NOW).arrival == ""
+
+
+ODD = st.sampled_from([None, True, 0, -1, 0.0, -0.0, math.nan, math.inf, [], {}, ["a"], 2**1100, "", "\x00", "x" * 200])
+ANY_VALUE = ODD | st.text(max_size=8) | st.floats() | st.integers() | st.sampled_from(["BUY", "SELL", "LIMIT"])
+FIELDS = [*REQUIRED_STRINGS, *REQUIRED_NUMBERS, *OPTIONAL_STRINGS, "side", "orderType", "timestamp"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(changes=st.dictionaries(st.sampled_from(FIELDS), ANY_VALUE, max_size=4))
+def test_any_record_is_a_trade_or_an_invalid_trade(changes: dict[str, Any]) -> None:
+    """Whatever a producer sends (JSON has no schema), the validator answers: a Trade or InvalidTrade,
+    never another exception, which would fail the whole batch on every retry."""
+    try:
+        trade = validate_trade(_raw(**changes), now_ms=NOW)
+    except InvalidTrade as error:
+        assert error.reason
+        assert error.detail
+    else:
+        assert trade.quantity > 0 and trade.price > 0 and trade.notional > 0

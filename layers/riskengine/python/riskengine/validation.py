@@ -127,7 +127,7 @@ QUANTITY_RULES: Mapping[EventType, tuple[str | None, str | None]] = MappingProxy
     }
 )
 # The range of an Avro long (the schema's type of timestamp).
-_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+_LONG_MAX = 2**63 - 1
 _QUANTITY_MEANINGS = {
     "quantity": "the order's open quantity",
     "filledQuantity": "the order's cumulative filled quantity",
@@ -209,7 +209,8 @@ def validate_trade(
     side = _SIDES.get(side) if side.__class__ is str else None
     if side is None:
         side = Side(_enum_value(record, "side", SIDES, _TRADES))
-    if get("orderType") not in ORDER_TYPES:
+    order_type = get("orderType")
+    if order_type.__class__ is not str or order_type not in ORDER_TYPES:
         _enum_value(record, "orderType", ORDER_TYPES, _TRADES)
     _check_symbol(record, _TRADES)
     if record["quoteAsset"] in USD_QUOTE_ASSETS and abs(notional - expected) > notional_tolerance * expected:
@@ -277,7 +278,7 @@ def validate_order(
     _check_quantities(event_type, quantity, filled_quantity, _ORDERS)
     _check_symbol(record, _ORDERS)
     _check_notional(record["quoteAsset"], notional, expected, notional_tolerance, _ORDERS)
-    timestamp = _long_timestamp(record, now_ms, max_future_skew_ms, max_age_ms, _ORDERS)
+    timestamp = _timestamp(record, now_ms, max_future_skew_ms, max_age_ms, _ORDERS)
     if not plain:
         _check_optional_types(record, _ORDERS)
     country = _country(record, _ORDERS)
@@ -424,6 +425,8 @@ def _enum_value(record: dict[str, Any], name: str, allowed: frozenset[str], cont
     value = record.get(name)
     if value is None:
         raise contract.error(f"missing required field '{name}'", reason="missing_field")
+    if isinstance(value, list | dict):  # JSON arrays and objects cannot even be looked up
+        raise contract.error(f"field '{name}' must be a string, got {value!r}", reason="bad_field_type")
     if value not in allowed:
         raise contract.error(
             f"field '{name}' is {value!r}; expected one of {', '.join(sorted(allowed))}",
@@ -433,7 +436,7 @@ def _enum_value(record: dict[str, Any], name: str, allowed: frozenset[str], cont
 
 
 def _string_enum_value(record: dict[str, Any], name: str, allowed: frozenset[str], contract: _Contract) -> str:
-    """:func:`_enum_value` for a field that must also be a string (a list or an object cannot be looked up)."""
+    """:func:`_enum_value` for a field that must also be a string."""
     value = record.get(name)
     if value is not None and not isinstance(value, str):
         raise contract.error(f"field '{name}' must be a string, got {value!r}", reason="bad_field_type")
@@ -484,6 +487,11 @@ def _timestamp(
         raise contract.error("missing required field 'timestamp'", reason="missing_field")
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise contract.error(f"timestamp must be epoch milliseconds, got {value!r}", reason="bad_field_type")
+    if value > _LONG_MAX:  # a JSON integer need not fit the schema's long, nor a double's range
+        raise contract.error(
+            f"timestamp must be epoch milliseconds, got an integer of {value.bit_length()} bits (at most 63 fit)",
+            reason="bad_field_type",
+        )
     if value > now_ms + max_future_skew_ms:
         raise contract.error(
             f"timestamp {value} is {(value - now_ms) / 1000:.0f} s in the future "
@@ -497,20 +505,6 @@ def _timestamp(
             reason="timestamp_too_old",
         )
     return value
-
-
-def _long_timestamp(
-    record: dict[str, Any], now_ms: int, max_future_skew_ms: int, max_age_ms: int, contract: _Contract
-) -> int:
-    """:func:`_timestamp` for a value that must also fit the schema's long: a JSON integer need not, and
-    one beyond a double's range cannot be measured against the clock."""
-    value = record.get("timestamp")
-    if value.__class__ is int and not _LONG_MIN <= value <= _LONG_MAX:
-        raise contract.error(
-            f"timestamp must be epoch milliseconds, got an integer of {value.bit_length()} bits (at most 63 fit)",
-            reason="bad_field_type",
-        )
-    return _timestamp(record, now_ms, max_future_skew_ms, max_age_ms, contract)
 
 
 def _duration(ms: int) -> str:
