@@ -90,3 +90,10 @@ def _row(table: str, first_cell: str) -> list[str]:
         if cells and cells[0] == first_cell:
             return [word for cell in cells for word in cell.split()]
     raise AssertionError(f"no row {first_cell!r} in:\n{table}")
+
+
+def test_an_unwritable_out_directory_is_an_error_that_says_so(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    result = riskengine("simulate", "--out", str(tmp_path / "a-file" / "d"), "--seed", "1", "--minutes", "1")
+    assert result.returncode == 1
+    assert "cannot write to" in result.stderr and "writable directory" in result.stderr

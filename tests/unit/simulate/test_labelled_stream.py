@@ -124,6 +124,12 @@ def test_the_trades_of_fills_match_their_fill_events(run: Run) -> None:
     """Every PARTIAL_FILL and FILL has exactly one trade: same trader, market, side, time and price,
     the fill's quantity, the order's id; and every trade with an order-flow order id is such a fill."""
     fills = [e for e in run.orders if e["eventType"] in ("PARTIAL_FILL", "FILL")]
+    following = {
+        fill["eventId"]: trade
+        for fill, trade in pairwise(run.records)
+        if fill["kind"] == "order" and trade["kind"] == "trade"
+    }
+    assert all(following[fill["eventId"]]["orderId"] == fill["orderId"] for fill in fills)  # on the next line
     trades = {t["orderId"]: [] for t in run.trades if t["orderId"] and t["orderId"].startswith("ORD-")}
     for trade in run.trades:
         if trade["orderId"] in trades:

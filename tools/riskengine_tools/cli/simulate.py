@@ -38,7 +38,7 @@ def simulate(
     OUT/stream.jsonl holds trades ("kind": "trade") and order events ("kind": "order") in event-time
     order, ready for `riskengine replay` and `riskengine backtest`; OUT/labels.jsonl one line per
     injected episode (every spine pattern, SPOOFING, LAYERING and EXCESSIVE_CANCELS). The defaults
-    write about 107,000 lines with 25 to 75 episodes of each pattern.
+    write about 110,000 lines with 30 to 75 episodes of each pattern (docs/simulation.md).
     """
     from riskengine_tools.simulate import StreamConfig
     from riskengine_tools.simulate import simulate as write_simulation
