@@ -13,16 +13,17 @@ from riskengine.simulation.config import EXCHANGES, SYMBOLS
 from riskengine.simulation.generator import SIZE_BITS, SIZE_TABLE
 from riskengine.simulation.scenarios import BUY, SELL
 from riskengine_tools.simulate.orders import Session, quantity_of, usd
+from riskengine_tools.simulate.rules import LAYERING_CANCEL_WITHIN_MS
 from riskengine_tools.simulate.spine import TradeFact, max_fill_notional, spine_safe
 from riskengine_tools.simulate.traders import Population, Role, Trader
 
 # The venues the order flow trades on; flash crashes are injected on the others
 # (SimulatorConfig.crash_exchanges), so none is ever interrupted by an order-flow fill.
 ORDER_EXCHANGES = ("BINANCE", "COINBASE", "OKX")
-# Traders rest this long between activities: longer than LAYERING's 90 s and SPOOFING's 30 s, so no
-# order of one activity can combine with the next one's into an order-book pattern (the spine's
-# rules are kept off by checking every fill against the trader's previous trades: spine.py).
-IDLE_MS = 90_000.0
+# Traders rest this long between activities: as long as LAYERING's cancel window (and longer than
+# SPOOFING's), so no order of one activity can combine with the next one's into an order-book pattern
+# (the spine's rules are kept off by checking every fill against the trader's previous trades: spine.py).
+IDLE_MS = float(LAYERING_CANCEL_WITHIN_MS)
 START_MS = (50.0, 1_000.0)
 
 Quote = Callable[[int, int, float], float]

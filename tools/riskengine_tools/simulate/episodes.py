@@ -10,16 +10,22 @@ are quiet for the rule's 30 minutes before and after, so nothing else of theirs 
 
 from __future__ import annotations
 
+import math
+
 from riskengine.simulation.scenarios import BUY, SELL
 from riskengine_tools.simulate.context import FlowContext
 from riskengine_tools.simulate.orders import Session, behind, lots_of
 from riskengine_tools.simulate.rules import (
     CANCELS_MIN_ORDERS,
+    CANCELS_PER_FILL,
     CANCELS_WINDOW_MS,
     LAYERING_MIN_LEVELS,
     LAYERING_PLACE_WITHIN_MS,
+    SPOOF_CANCEL_WITHIN_MS,
     SPOOF_MIN_NOTIONAL_USD,
     SPOOF_MIN_RATIO,
+    STUFFING_MAX_EVENTS,
+    STUFFING_WINDOW_MS,
 )
 from riskengine_tools.simulate.spine import max_fill_notional
 from riskengine_tools.simulate.traders import Role
@@ -31,7 +37,7 @@ LEG_FILL_MS = (30.0, 300.0)
 SPOOF_SIZE_MARGIN = 2.0
 SPOOF_SIZE = (1.0, 1.5)
 SPOOF_TRADE_MS = (3_000.0, 10_000.0)
-SPOOF_CANCEL_MS = (15_000.0, 24_000.0)
+SPOOF_CANCEL_MS = (0.5 * SPOOF_CANCEL_WITHIN_MS, 0.8 * SPOOF_CANCEL_WITHIN_MS)
 SPOOF_DISTANCE = (0.001, 0.004)
 # LAYERING: 4-6 levels placed within 45 s (rule: 60 s), 0.05-0.15 % apart, the trade 1-5 s after the
 # last, the cancels 2-8 s later (the last at most ~62 s after the first; rule: 90 s). Layers are
@@ -48,7 +54,7 @@ LAYER_CANCEL_MS = (2_000.0, 8_000.0)
 # cancels per FILL (rule: 6). The fills come first so no cancelled order has a trade of the other
 # side during its life (no SPOOFING, no LAYERING).
 CANCEL_FILLS = (1, 2)
-CANCELLED = (CANCELS_MIN_ORDERS + 2, CANCELS_MIN_ORDERS + 10)
+CANCELLED = (max(CANCELS_MIN_ORDERS, round(1.3 * CANCELS_PER_FILL * CANCEL_FILLS[1])) + 2, CANCELS_MIN_ORDERS + 10)
 CANCEL_GAP_MS = (4_500.0, 6_000.0)
 CANCEL_AFTER_MS = (1_000.0, 4_000.0)
 CANCEL_USD = (500.0, 5_000.0)
@@ -56,8 +62,8 @@ QUIET_MS = CANCELS_WINDOW_MS + 60_000.0
 # Quote stuffing: 30-40 orders, each placed, amended 0-2 times and cancelled, all within 15-36 s: at
 # least 60 events where the rule counts more than 45 within 60 s. Nothing fills, so the cancel ratio
 # (which needs a FILL) never applies.
-STUFFED_ORDERS = (30, 40)
-STUFFING_SPAN_MS = (15_000.0, 35_000.0)
+STUFFED_ORDERS = (math.ceil(1.3 * STUFFING_MAX_EVENTS / 2), 40)  # two events an order at least
+STUFFING_SPAN_MS = (STUFFING_WINDOW_MS / 4, STUFFING_WINDOW_MS * 7 / 12)
 
 
 def spoofing(ctx: FlowContext) -> Session | None:

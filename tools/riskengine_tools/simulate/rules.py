@@ -24,7 +24,7 @@ SPOOF_CANCEL_WITHIN_MS = 30_000
 LAYERING_MIN_ORDERS = 4
 LAYERING_MIN_LEVELS = 4
 LAYERING_PLACE_WITHIN_MS = 60_000
-LAYERING_CANCEL_WITHIN_MS = 90_000
+LAYERING_CANCEL_WITHIN_MS = 90_000  # traders rest as long between activities (context.IDLE_MS)
 
 # EXCESSIVE_CANCELS, per user: within CANCELS_WINDOW_MS at least CANCELS_MIN_ORDERS orders placed and
 # at least CANCELS_PER_FILL cancels per FILL event (at least one FILL); or more than
