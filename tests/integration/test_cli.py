@@ -41,7 +41,7 @@ def riskengine(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess
 @pytest.mark.parametrize(
     ("command", "mentions"),
     [
-        ((), ("demo", "replay", "backtest", "--version", "--help")),
+        ((), ("demo", "replay", "backtest", "simulate", "--version", "--help")),
         (
             ("demo",),
             (
@@ -58,6 +58,7 @@ def riskengine(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess
         ),
         (("replay",), ("FILE", "--out", "--redis-url", "--batch-size", "alerts.jsonl", '"kind": "order"')),
         (("backtest",), ("FILE", "--labels", "--rules", "--json", "--batch-size", "precision", "recall")),
+        (("simulate",), ("--out", "--seed", "--minutes", "--users", "stream.jsonl", "labels.jsonl")),
         (("redrive",), ("--bootstrap-servers", "--failure-topic", "--target", "--dry-run", "--from-beginning")),
     ],
 )

@@ -1,144 +1,38 @@
 """The simulator must be reproducible, well-formed, and inject exactly the patterns it claims.
 
-The rule checkers below are written from the rule definitions, independently of both the
-simulator and the engine, so a passing test means the data satisfies the rules themselves.
+The rule checkers (spine_reference.py) are written from the rule definitions, independently of both
+the simulator and the engine, so a passing test means the data satisfies the rules themselves.
 """
 
 from __future__ import annotations
 
+import random
 import statistics
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from itertools import pairwise
 from typing import Any
 
 import pytest
+from spine_reference import CHECKERS, OPTIONAL, REQUIRED, THRESHOLDS, is_valid
 
-from riskengine.simulation import INVALID_KINDS, PATTERNS, SimulatorConfig, SimulatorStats, TradingSimulator
+from riskengine.simulation import (
+    INVALID_KINDS,
+    PATTERNS,
+    EpisodeTag,
+    SimulatorConfig,
+    SimulatorStats,
+    TradingSimulator,
+    UserBook,
+)
 
 Trade = dict[str, Any]
 
 RUN_LENGTH = 20_000
 RUN_SECONDS = RUN_LENGTH / 200  # default event-time rate
-THRESHOLDS = {"BTC": 500_000.0, "ETH": 250_000.0, "SOL": 100_000.0, "ADA": 50_000.0, "DOT": 75_000.0}
 START_PRICES = {"BTC": 90_000.0, "ETH": 3_200.0, "SOL": 180.0, "ADA": 0.75, "DOT": 7.5}
 EXCHANGES = {"BINANCE", "COINBASE", "KRAKEN", "KUCOIN", "OKX"}
 ORDER_TYPES = {"MARKET", "LIMIT", "STOP_LOSS", "TAKE_PROFIT"}
-REQUIRED = (
-    "tradeId",
-    "userId",
-    "customerId",
-    "symbol",
-    "baseAsset",
-    "quoteAsset",
-    "side",
-    "orderType",
-    "quantity",
-    "price",
-    "notional",
-    "timestamp",
-    "exchange",
-)
-OPTIONAL = ("walletAddress", "sessionId", "ipAddress", "country", "orderId", "counterpartyUserId")
-
-
-def is_valid(trade: Trade) -> bool:
-    """What any validator must accept: every field present, positive sizes, consistent notional."""
-    if any(trade.get(name) is None for name in REQUIRED):
-        return False
-    quantity, price = trade["quantity"], trade["price"]
-    return (
-        quantity > 0
-        and price > 0
-        and trade["side"] in ("BUY", "SELL")
-        and abs(trade["notional"] - quantity * price) <= 0.01 * quantity * price
-    )
-
-
-def large_orders(trades: Iterable[Trade]) -> int:
-    return sum(t["notional"] >= THRESHOLDS[t["baseAsset"]] for t in trades)
-
-
-def volume_spikes(trades: Iterable[Trade]) -> int:
-    """Three consecutive trades of a user within 2 min, first > 1,000, each > 1.5x the previous."""
-    recent: defaultdict[str, deque[Trade]] = defaultdict(lambda: deque(maxlen=3))
-    hits = 0
-    for trade in trades:
-        run = recent[trade["userId"]]
-        run.append(trade)
-        if len(run) == 3 and run[2]["timestamp"] - run[0]["timestamp"] <= 120_000:
-            first, second, third = (t["notional"] for t in run)
-            hits += first > 1_000 and second > 1.5 * first and third > 1.5 * second
-    return hits
-
-
-def wash_round_trips(trades: Iterable[Trade]) -> int:
-    """BUY, SELL, BUY in a row per user and symbol within 1 min, quantities within 10%."""
-    recent: defaultdict[tuple[str, str], deque[Trade]] = defaultdict(lambda: deque(maxlen=3))
-    hits = 0
-    for trade in trades:
-        run = recent[trade["userId"], trade["symbol"]]
-        run.append(trade)
-        if len(run) < 3 or [t["side"] for t in run] != ["BUY", "SELL", "BUY"]:
-            continue
-        quantities = [t["quantity"] for t in run]
-        in_time = run[2]["timestamp"] - run[0]["timestamp"] <= 60_000
-        hits += in_time and max(quantities) <= 1.1 * min(quantities)
-    return hits
-
-
-def self_trades(trades: Iterable[Trade]) -> int:
-    return sum(t["counterpartyUserId"] == t["userId"] for t in trades)
-
-
-def flash_crashes(trades: Iterable[Trade]) -> int:
-    """Runs of >= 10 SELLs in a row (no BUY between) per symbol and exchange within 5 min."""
-    runs: defaultdict[tuple[str, str], deque[int]] = defaultdict(deque)
-    alerted: set[tuple[str, str]] = set()
-    hits = 0
-    for trade in trades:
-        venue = trade["symbol"], trade["exchange"]
-        run = runs[venue]
-        if trade["side"] == "BUY":
-            run.clear()
-            alerted.discard(venue)
-            continue
-        run.append(trade["timestamp"])
-        while trade["timestamp"] - run[0] > 300_000:
-            run.popleft()
-        if len(run) >= 10 and venue not in alerted:
-            alerted.add(venue)
-            hits += 1
-    return hits
-
-
-def rapid_bursts(trades: Iterable[Trade]) -> int:
-    """More than 20 trades of one user within 10 s, counted once per burst."""
-    windows: defaultdict[str, deque[int]] = defaultdict(deque)
-    alerted: set[str] = set()
-    hits = 0
-    for trade in trades:
-        user, now = trade["userId"], trade["timestamp"]
-        window = windows[user]
-        window.append(now)
-        while now - window[0] > 10_000:
-            window.popleft()
-        if len(window) > 20 and user not in alerted:
-            alerted.add(user)
-            hits += 1
-        elif len(window) <= 20:
-            alerted.discard(user)
-    return hits
-
-
-CHECKERS: dict[str, Callable[[Iterable[Trade]], int]] = {
-    "LARGE_ORDER": large_orders,
-    "VOLUME_SPIKE": volume_spikes,
-    "WASH_TRADING": wash_round_trips,
-    "SELF_TRADE": self_trades,
-    "FLASH_CRASH": flash_crashes,
-    "RAPID_BURST": rapid_bursts,
-}
 
 
 @pytest.fixture(scope="module")
@@ -298,6 +192,9 @@ def test_default_invalid_trades_are_all_counted(demo_run: tuple[list[Trade], Sim
         ({"episodes_per_10k": {"SPOOFING": 1.0}}, "unknown patterns"),
         ({"episodes_per_10k": {"LARGE_ORDER": -1.0}}, "LARGE_ORDER"),
         ({"episodes_per_10k": {"RAPID_BURST": 500.0}}, "majority"),
+        ({"crash_exchanges": ()}, "crash_exchanges"),
+        ({"crash_exchanges": ("NYSE",)}, "crash_exchanges"),
+        ({"crash_exchanges": ["KRAKEN"]}, "crash_exchanges"),
     ],
 )
 def test_config_rejects_bad_settings(overrides: dict[str, Any], message: str) -> None:
@@ -315,6 +212,89 @@ def test_partial_episode_rates_keep_other_defaults() -> None:
 def test_negative_count_is_rejected() -> None:
     with pytest.raises(ValueError, match="count"):
         TradingSimulator().trades(-1)
+    with pytest.raises(ValueError, match="count"):
+        next(TradingSimulator().tagged_trades(-1))
+
+
+def test_tagged_trades_are_the_same_trades_with_their_episodes(demo_run: tuple[list[Trade], SimulatorStats]) -> None:
+    trades, stats = demo_run
+    tagged = list(TradingSimulator().tagged_trades(RUN_LENGTH))
+    assert [trade for trade, _ in tagged] == trades
+    episodes: defaultdict[int, list[tuple[Trade, EpisodeTag]]] = defaultdict(list)
+    for trade, tag in tagged:
+        if tag is not None:
+            episodes[tag.number].append((trade, tag))
+    finished = [members for members in episodes.values() if members[-1][1].last]
+    assert Counter(members[0][1].pattern for members in finished) == Counter(stats.episodes)
+    assert sum(tag is not None for _, tag in tagged) == stats.injected_trades
+    for members in episodes.values():
+        assert len({tag.pattern for _, tag in members}) == 1
+        assert [tag.last for _, tag in members].count(True) <= 1
+        assert all(not tag.last for _, tag in members[:-1])
+
+
+def test_each_tagged_episode_is_its_pattern() -> None:
+    """The trades a finished episode's tags name are that episode: alone, they match its rule once."""
+    episodes: defaultdict[int, list[Trade]] = defaultdict(list)
+    finished: dict[int, str] = {}
+    for trade, tag in TradingSimulator().tagged_trades(RUN_LENGTH):
+        if tag is not None:
+            episodes[tag.number].append(trade)
+            if tag.last:
+                finished[tag.number] = tag.pattern
+    assert set(finished.values()) == set(PATTERNS)
+    for number, pattern in finished.items():
+        members = episodes[number]
+        assert CHECKERS[pattern](members) == 1, (pattern, members)
+        sellers = {trade["userId"] for trade in members}
+        assert len(sellers) == (len(members) if pattern == "FLASH_CRASH" else 1)
+
+
+def test_stop_episodes_lets_the_planned_ones_finish_and_plans_no_more() -> None:
+    simulator = TradingSimulator()
+    *_, (last, _) = before = list(simulator.tagged_trades(5_000))
+    simulator.stop_episodes()
+    after = list(simulator.tagged_trades(RUN_LENGTH))
+    started_before = {tag.number for _, tag in before if tag is not None}
+    first_after: dict[int, int] = {}
+    for trade, tag in after:
+        if tag is not None and tag.number not in started_before:
+            first_after.setdefault(tag.number, trade["timestamp"])
+    # Episodes planned before the stop start within a second of it; 100 s of trading follow.
+    assert all(at <= last["timestamp"] + 1_000 for at in first_after.values())
+    assert sum(simulator.stats.episodes_open.values()) == 0
+    assert sum(simulator.stats.episodes.values()) == len(started_before) + len(first_after)
+
+
+def test_flash_crashes_stay_on_the_crash_exchanges() -> None:
+    config = SimulatorConfig(seed=4, crash_exchanges=("KRAKEN",), episodes_per_10k={"FLASH_CRASH": 8.0})
+    crashes = {
+        (trade["symbol"], trade["exchange"])
+        for trade, tag in TradingSimulator(config).tagged_trades(RUN_LENGTH)
+        if tag is not None and tag.pattern == "FLASH_CRASH"
+    }
+    assert crashes
+    assert {exchange for _, exchange in crashes} == {"KRAKEN"}
+
+
+def test_quote_is_the_price_walk_the_trades_use() -> None:
+    simulator = TradingSimulator()
+    symbols = {f"{base}/USDT": index for index, base in enumerate(START_PRICES)}
+    exchanges = {name: index for index, name in enumerate(("BINANCE", "COINBASE", "OKX", "KRAKEN", "KUCOIN"))}
+    checked = 0
+    for trade, tag in simulator.tagged_trades(2_000):
+        if tag is None and "price" in trade and trade["price"] > 0:
+            venue = symbols[trade["symbol"]], exchanges[trade["exchange"]]
+            assert simulator.quote(*venue, trade["timestamp"]) == trade["price"]
+            checked += 1
+    assert checked > 1_500
+
+
+def test_a_companion_user_book_is_numbered_after_the_simulators_users() -> None:
+    book = UserBook.build(random.Random(1), 3, 1.0, first=1_000)
+    assert book.ids == ("USER_01000", "USER_01001", "USER_01002")
+    assert book.customers == ("CUST_01000", "CUST_01001", "CUST_01002")
+    assert len(set(book.wallets)) == 3
 
 
 def _group(trades: Iterable[Trade], *keys: str) -> dict[tuple[Any, ...] | Any, list[Trade]]:

@@ -16,6 +16,7 @@ from riskengine_tools.cli.bridge import bridge
 from riskengine_tools.cli.options import BootstrapServers, OpenSearchUrl, RedisUrl
 from riskengine_tools.cli.redrive import redrive
 from riskengine_tools.cli.search import search_app
+from riskengine_tools.cli.simulate import simulate
 
 app = typer.Typer(
     help="Real-time risk and market-abuse engine for crypto trading: local demo, replay and tools.",
@@ -29,6 +30,7 @@ app.add_typer(api_app, name="api")
 app.command()(bridge)
 app.command()(redrive)
 app.command()(backtest)
+app.command()(simulate)
 
 
 def _version(value: bool) -> None:

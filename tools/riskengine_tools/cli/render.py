@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from riskengine_tools.local.demo import DemoReport
     from riskengine_tools.local.replay import ReplayReport
     from riskengine_tools.redrive import RedriveReport
+    from riskengine_tools.simulate import SimulateReport
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 _PROGRESS_COLUMNS = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -138,6 +139,44 @@ def _pattern_cells(counts: PatternScore) -> list[str]:
     counted = (counts.alerts, counts.true_positives, counts.false_positives, counts.episodes, counts.missed_episodes)
     ratios = (counts.precision, counts.recall, counts.f1)
     return [f"{n:,}" for n in counted] + ["n/a" if ratio is None else f"{ratio:.3f}" for ratio in ratios]
+
+
+# What each honest activity of the order flow resembles (docs/simulation.md, "Honest look-alikes").
+LOOKALIKE_RESEMBLES = {
+    "market_maker": "SPOOFING, LAYERING and EXCESSIVE_CANCELS: quotes both sides, cancels most quotes",
+    "whale": "SPOOFING: orders of bait size, but they fill",
+    "retail_replace": "LAYERING: cancels and re-places at a new price, at most three times",
+    "fast_market": "quote stuffing, RAPID_BURST, FLASH_CRASH: many traders' fills on one market at once",
+    "retail": "(ordinary orders: market, limit, cancelled, amended)",
+}
+
+
+def simulate_report(console: Console, report: SimulateReport) -> None:
+    """Lines written, injected episodes per labelled pattern, and the order flow's honest activity."""
+    lines = Table(title=f"Simulated stream written to {escape(str(report.out_dir))}", show_header=False,
+                  title_justify="left")  # fmt: skip
+    lines.add_column(style="bold")
+    lines.add_column(justify="right")
+    config = report.config
+    lines.add_row("Seed / minutes / traders", f"{config.seed} / {config.minutes} / {config.users:,}")
+    lines.add_row("stream.jsonl lines", f"{sum(report.lines.values()):,}")
+    for kind in ("trade", "fill trade", "order event"):
+        lines.add_row(f"  {kind}s", f"{report.lines.get(kind, 0):,}")
+    lines.add_row("labels.jsonl episodes", f"{report.labels:,}")
+    console.print(lines)
+    episodes = Table(title="Injected episodes (labels.jsonl)", title_justify="left")
+    for name in ("Pattern", "Episodes", "Injected as"):
+        episodes.add_column(name, justify="right" if name == "Episodes" else "left")
+    for pattern, planners in sorted(report.episodes.items()):
+        injected = ", ".join(f"{planner} {count:,}" for planner, count in planners.items())
+        episodes.add_row(pattern, f"{sum(planners.values()):,}", injected)
+    console.print(episodes)
+    activity = Table(title="Honest order flow", title_justify="left")
+    for name in ("Activity", "Count", "Looks like"):
+        activity.add_column(name, justify="right" if name == "Count" else "left")
+    for kind, count in sorted(report.activities.items()):
+        activity.add_row(kind, f"{count:,}", LOOKALIKE_RESEMBLES.get(kind, ""))
+    console.print(activity)
 
 
 def _reasons(reasons: dict[str, int]) -> str:

@@ -2,7 +2,8 @@
 
 :class:`TradingSimulator` (``generator``, ``market``, ``scenarios``, ``config``) is a seeded,
 deterministic stream of normal flow with abuse episodes interleaved (pure standard library, so a
-seed names the same data set anywhere); the demo, the benchmark and the tests feed on it.
+seed names the same data set anywhere); the demo, the benchmark and the tests feed on it, and
+``riskengine simulate`` (tools/riskengine_tools/simulate) merges an order flow into it.
 
 ``POST /simulation/start`` stores a :class:`SimulationPlan` as the current run
 (:class:`SimulationControl`); each tick (:class:`SimulationTicker`, a scheduled function in AWS,
@@ -24,7 +25,7 @@ from riskengine.simulation.control import (
     SimulationControl,
     SimulationRun,
 )
-from riskengine.simulation.generator import INVALID_KINDS, SimulatorStats, TradingSimulator
+from riskengine.simulation.generator import INVALID_KINDS, EpisodeTag, SimulatorStats, TradingSimulator, UserBook
 from riskengine.simulation.plan import (
     MAX_DURATION_S,
     MAX_RATE_PER_S,
@@ -48,6 +49,7 @@ __all__ = [
     "PATTERNS",
     "Claim",
     "DueTrades",
+    "EpisodeTag",
     "RunStatus",
     "SimulationAlreadyRunning",
     "SimulationControl",
@@ -59,6 +61,7 @@ __all__ = [
     "TickResult",
     "TradeStream",
     "TradingSimulator",
+    "UserBook",
     "close_default_clients",
     "default_control",
     "default_ticker",

@@ -121,6 +121,9 @@ class SimulatorConfig:
     rate_per_s: float = 200.0
     episodes_per_10k: Mapping[str, float] = field(default_factory=lambda: DEFAULT_EPISODES_PER_10K, hash=False)
     invalid_fraction: float = 0.001
+    # Venues FLASH_CRASH episodes may take over; a companion flow (riskengine simulate's order flow)
+    # keeps the others, so no crash is ever cut in two by its trades.
+    crash_exchanges: tuple[str, ...] = tuple(name for name, _ in EXCHANGES)
 
     def __post_init__(self) -> None:
         _check_int("seed", self.seed, minimum=None)
@@ -129,6 +132,7 @@ class SimulatorConfig:
         _check_rate(self.rate_per_s, self.users)
         if not _finite(self.invalid_fraction) or not 0 <= self.invalid_fraction <= 0.5:
             raise ValueError(f"invalid_fraction must be within [0, 0.5], got {self.invalid_fraction!r}")
+        _check_crash_exchanges(self.crash_exchanges)
         object.__setattr__(self, "episodes_per_10k", _merged_episode_rates(self.episodes_per_10k))
 
 
@@ -151,6 +155,12 @@ def _check_rate(rate_per_s: float, users: int) -> None:
             f"rate_per_s {rate_per_s} is too high for {users} users: at most {MAX_RATE_PER_USER} "
             f"trades/s per user on average, or normal users would trip RAPID_BURST by accident"
         )
+
+
+def _check_crash_exchanges(names: object) -> None:
+    known = [name for name, _ in EXCHANGES]
+    if not isinstance(names, tuple) or not names or any(name not in known for name in names):
+        raise ValueError(f"crash_exchanges must be a non-empty tuple of exchanges out of {known}, got {names!r}")
 
 
 def _merged_episode_rates(rates: Mapping[str, float]) -> Mapping[str, float]:

@@ -106,8 +106,12 @@ class SimulatorStats:
 
 
 @dataclass(frozen=True)
-class _UserBook:
-    """Stable per-user identity fields, precomputed so emitting a trade only indexes lists."""
+class UserBook:
+    """Stable per-user identity fields, precomputed so emitting a trade only indexes lists.
+
+    Index ``k`` is user ``USER_{first + k}``: a companion flow builds its own book numbered after the
+    simulator's users, so the two populations never share an account.
+    """
 
     ids: tuple[str, ...]
     customers: tuple[str, ...]
@@ -118,14 +122,15 @@ class _UserBook:
     activity: tuple[float, ...]
 
     @classmethod
-    def build(cls, rng: random.Random, count: int, rate_per_s: float) -> _UserBook:
+    def build(cls, rng: random.Random, count: int, rate_per_s: float, first: int = 0) -> UserBook:
         weights = _capped_shares([(rank + 1) ** -ACTIVITY_EXPONENT for rank in range(count)], rate_per_s)
         rng.shuffle(weights)
         country_names = [name for name, _ in COUNTRIES]
         country_weights = [share for _, share in COUNTRIES]
+        numbers = range(first, first + count)
         return cls(
-            ids=tuple(f"USER_{user:05d}" for user in range(count)),
-            customers=tuple(f"CUST_{user:05d}" for user in range(count)),
+            ids=tuple(f"USER_{user:05d}" for user in numbers),
+            customers=tuple(f"CUST_{user:05d}" for user in numbers),
             wallets=tuple(f"0x{rng.getrandbits(160):040x}" for _ in range(count)),
             sessions=tuple(f"sess-{rng.getrandbits(64):016x}" for _ in range(count)),
             ips=tuple(".".join(str(rng.randint(1, 254)) for _ in range(4)) for _ in range(count)),
@@ -233,11 +238,14 @@ class _Guards:
 class _Context:
     """The :class:`EpisodeContext` a planner sees: the live rng, market and guards at ``now_ms``."""
 
-    def __init__(self, rng: random.Random, market: Market, guards: _Guards, now_ms: float) -> None:
+    def __init__(
+        self, rng: random.Random, market: Market, guards: _Guards, now_ms: float, crash_exchanges: frozenset[int]
+    ) -> None:
         self.rng = rng
         self.now_ms = now_ms
         self._market = market
         self._guards = guards
+        self._crash_exchanges = crash_exchanges
 
     def pick_user(
         self, first_notional: float | None = None, exclude: Collection[int] = (), idle_ms: float = 0.0
@@ -259,18 +267,37 @@ class _Context:
     def sell_run(self, symbol: int, exchange: int) -> int:
         return self._guards.sell_run[symbol * len(EXCHANGES) + exchange]
 
+    def crash_allowed(self, symbol: int, exchange: int) -> bool:
+        return exchange in self._crash_exchanges
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeTag:
+    """Which injected episode a trade belongs to: the ``number``-th episode scheduled, of ``pattern``
+    (the planner's name, e.g. ``SELF_TRADE``); ``last`` on the trade that finishes it."""
+
+    pattern: str
+    number: int
+    last: bool
+
 
 class TradingSimulator:
     """Deterministic stream of CryptoTrade dicts (camelCase) for demos, benchmarks and tests.
 
     Successive :meth:`trades` calls continue one stream, so ``trades(a)`` then ``trades(b)``
     yields the same trades as ``trades(a + b)``.
+
+    A companion flow merged into the stream in event time (``riskengine simulate``'s order flow)
+    uses :meth:`tagged_trades` (which episode each trade belongs to), :meth:`quote` (the same price
+    walk), :meth:`stop_episodes` (let the episodes in flight finish before the stream is cut) and
+    ``SimulatorConfig.crash_exchanges`` (venues it trades on that no flash crash may take over).
+    None of them draws from the generator unless asked, so the stream is unchanged without them.
     """
 
     def __init__(self, config: SimulatorConfig = DEFAULT_CONFIG) -> None:
         self.config = config
         self._rng = random.Random(config.seed)
-        self._users = _UserBook.build(self._rng, config.users, config.rate_per_s)
+        self._users = UserBook.build(self._rng, config.users, config.rate_per_s)
         self._market = Market(self._rng, config.start_ms)
         self._guards = _Guards(self._rng, config.users)
         self._rate_per_ms = config.rate_per_s / 1000.0
@@ -278,8 +305,11 @@ class TradingSimulator:
         self._order_prefix = f"O-{config.seed}-"
         self._clock_ms = float(config.start_ms)
         self._next_normal_ms = self._clock_ms + self._rng.expovariate(self._rate_per_ms)
-        self._pending: list[tuple[float, int, InjectedTrade, str | None]] = []
+        self._crash_exchanges = frozenset(EXCHANGE_NAMES.index(name) for name in config.crash_exchanges)
+        self._pending: list[tuple[float, int, InjectedTrade, EpisodeTag]] = []
         self._planned = 0
+        self._scheduled_episodes = 0
+        self._last_tag: EpisodeTag | None = None
         self._generated = 0
         self._injected = 0
         self._episodes = dict.fromkeys(PATTERNS, 0)
@@ -307,7 +337,26 @@ class TradingSimulator:
             raise ValueError(f"count must be >= 0, got {count}")
         return (self._next_trade() for _ in range(count))
 
+    def tagged_trades(self, count: int) -> Iterator[tuple[dict[str, Any], EpisodeTag | None]]:
+        """Like :meth:`trades`, each trade with the episode it was injected for (None for normal flow)."""
+        if count < 0:
+            raise ValueError(f"count must be >= 0, got {count}")
+        for _ in range(count):
+            trade = self._next_trade()
+            yield trade, self._last_tag
+
+    def stop_episodes(self) -> None:
+        """Plan no episode from now on; those already planned still emit every trade."""
+        self._next_episode = dict.fromkeys(PATTERNS, math.inf)
+        self._next_plan = math.inf
+
+    def quote(self, symbol: int, exchange: int, at_ms: float) -> float:
+        """The price of ``SYMBOLS[symbol]`` on ``EXCHANGES[exchange]`` at ``at_ms`` on the stream's own
+        walk (:meth:`Market.price`), for a companion flow that trades on the same market."""
+        return self._market.price(symbol, exchange, at_ms)
+
     def _next_trade(self) -> dict[str, Any]:
+        self._last_tag = None
         if self._generated >= self._next_plan:
             self._plan_due_episodes()
         trade = None
@@ -339,7 +388,7 @@ class TradingSimulator:
         for pattern, due in self._next_episode.items():
             if self._generated >= due:
                 self._next_episode[pattern] = self._episode_gap(pattern)
-                context = _Context(self._rng, self._market, self._guards, self._clock_ms)
+                context = _Context(self._rng, self._market, self._guards, self._clock_ms, self._crash_exchanges)
                 episode = PLANNERS[pattern](context)
                 if episode is not None:
                     self._schedule(episode)
@@ -348,11 +397,12 @@ class TradingSimulator:
     def _schedule(self, episode: Episode) -> None:
         self._guards.reserve(episode)
         self._open[episode.pattern] += 1
+        self._scheduled_episodes += 1
         last = len(episode.trades) - 1
         for index, planned in enumerate(episode.trades):
             self._planned += 1
-            closes = episode.pattern if index == last else None
-            heapq.heappush(self._pending, (planned.at_ms, self._planned, planned, closes))
+            tag = EpisodeTag(episode.pattern, self._scheduled_episodes, index == last)
+            heapq.heappush(self._pending, (planned.at_ms, self._planned, planned, tag))
 
     def _normal_trade(self) -> dict[str, Any] | None:
         """The next normal trade, or None (and a later clock) when no user may trade yet."""
@@ -387,10 +437,11 @@ class TradingSimulator:
         return trade
 
     def _injected_trade(self) -> dict[str, Any]:
-        at_ms, _, planned, closes = heapq.heappop(self._pending)
-        if closes is not None:
-            self._episodes[closes] += 1
-            self._open[closes] -= 1
+        at_ms, _, planned, tag = heapq.heappop(self._pending)
+        if tag.last:
+            self._episodes[tag.pattern] += 1
+            self._open[tag.pattern] -= 1
+        self._last_tag = tag
         self._clock_ms = at_ms
         user, symbol, exchange = planned.user, planned.symbol, planned.exchange
         if not planned.pinned:

@@ -88,6 +88,10 @@ class EpisodeContext(Protocol):
         """How many SELLs in a row the venue has seen since its last BUY."""
         ...
 
+    def crash_allowed(self, symbol: int, exchange: int) -> bool:
+        """Whether a flash crash may take the venue over (``SimulatorConfig.crash_exchanges``)."""
+        ...
+
 
 Planner = Callable[[EpisodeContext], Episode | None]
 
@@ -196,7 +200,8 @@ def _crash_venue(ctx: EpisodeContext) -> tuple[int, int] | None:
     """A free venue whose symbol keeps another free venue, so displaced flow has somewhere to go.
 
     The venue's last trade must be a BUY, so the crash starts a run of its own instead of
-    extending one (which would merge two crashes on a venue into one alert).
+    extending one (which would merge two crashes on a venue into one alert). Venues a crash may not
+    take over still count as somewhere for displaced flow to go.
     """
     free = [
         (symbol, exchange)
@@ -205,7 +210,9 @@ def _crash_venue(ctx: EpisodeContext) -> tuple[int, int] | None:
         if not ctx.venue_busy(symbol, exchange)
     ]
     candidates = [
-        venue for venue in free if ctx.sell_run(*venue) == 0 and sum(other[0] == venue[0] for other in free) >= 2
+        venue
+        for venue in free
+        if ctx.crash_allowed(*venue) and ctx.sell_run(*venue) == 0 and sum(other[0] == venue[0] for other in free) >= 2
     ]
     return ctx.rng.choice(candidates) if candidates else None
 

@@ -1,0 +1,62 @@
+"""``riskengine simulate``'s files: written as documented, byte-identical for a seed, replaced on a rerun."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from riskengine_tools.simulate import LABELS_FILE, STREAM_FILE, StreamConfig, simulate
+
+SMALL = StreamConfig(seed=5, minutes=3, users=300)
+
+
+def _write(directory: Path, config: StreamConfig = SMALL) -> tuple[bytes, bytes, list[int]]:
+    progress: list[int] = []
+    simulate(directory, config, progress=progress.append)
+    return (directory / STREAM_FILE).read_bytes(), (directory / LABELS_FILE).read_bytes(), progress
+
+
+def test_the_same_seed_writes_byte_identical_files_and_another_seed_others(tmp_path: Path) -> None:
+    first = _write(tmp_path / "a")
+    assert _write(tmp_path / "b") == first
+    other = _write(tmp_path / "c", StreamConfig(seed=6, minutes=3, users=300))
+    assert other[0] != first[0] and other[1] != first[1]
+
+
+def test_the_report_counts_what_the_files_hold(tmp_path: Path) -> None:
+    report = simulate(tmp_path, SMALL)
+    lines = [json.loads(line) for line in (tmp_path / STREAM_FILE).read_text().splitlines()]
+    labels = [json.loads(line) for line in (tmp_path / LABELS_FILE).read_text().splitlines()]
+    kinds = {"trade": 0, "fill trade": 0, "order event": 0}
+    for record in lines:
+        fill = record["kind"] == "trade" and str(record["orderId"]).startswith("ORD-")
+        kinds["order event" if record["kind"] == "order" else "fill trade" if fill else "trade"] += 1
+    assert dict(report.lines) == kinds
+    assert report.labels == len(labels) > 0
+    by_pattern = {pattern: sum(planners.values()) for pattern, planners in report.episodes.items()}
+    assert by_pattern == {p: sum(label["patternType"] == p for label in labels) for p in by_pattern}
+    assert (report.stream_path, report.labels_path) == (tmp_path / STREAM_FILE, tmp_path / LABELS_FILE)
+    assert report.activities["retail"] > 0
+
+
+def test_progress_counts_every_second_of_event_time_once(tmp_path: Path) -> None:
+    *_, progress = _write(tmp_path)
+    assert sum(progress) == SMALL.minutes * 60
+    assert all(step > 0 for step in progress)
+
+
+def test_a_rerun_replaces_the_files_of_the_previous_one(tmp_path: Path) -> None:
+    (tmp_path / STREAM_FILE).write_text("left over\n" * 100_000)
+    simulate(tmp_path, SMALL)
+    assert b"left over" not in (tmp_path / STREAM_FILE).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"minutes": 0}, "minutes"), ({"users": 199}, "users"), ({"seed": "3"}, "seed")],
+)
+def test_bad_options_say_what_to_change(options: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        StreamConfig(**{"seed": 3, **options}).simulator_config()  # type: ignore[arg-type]
