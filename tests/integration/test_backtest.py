@@ -129,13 +129,15 @@ def _without_kind(line: dict[str, Any] | str) -> dict[str, Any] | str:
 
 
 def table_rows(stdout: str) -> dict[tuple[str, str], list[str]]:
-    """(rule set, pattern) -> the row's other cells; a rule set's name is on its first row only."""
+    """(rule set, pattern) -> the row's other cells: a table per rule set, its name in the title."""
     rows, rule_set = {}, ""
     for line in stdout.splitlines():
-        cells = [cell.strip() for cell in line.split("│")[1:-1]]
-        if len(cells) == 10 and cells[1] != "Pattern":
-            rule_set = cells[0] or rule_set
-            rows[(rule_set, cells[1])] = cells[2:]
+        if title := re.match(r"\s*Back-test of (.+) against \d+ labelled episodes", line):
+            rule_set = title.group(1)
+            continue
+        cells = line.split()
+        if len(cells) == 9 and re.fullmatch(r"[A-Z_]+", cells[0]):
+            rows[(rule_set, cells[0])] = cells[1:]
     return rows
 
 
@@ -147,7 +149,7 @@ def test_backtest_prints_true_and_false_positives_and_missed_episodes_per_patter
     assert result.returncode == 0, result.stderr
     assert table_rows(result.stdout) == {("defaults", pattern): row for pattern, row in DEFAULTS.items()}
     summary = re.sub(r"\s+", " ", result.stdout)
-    assert "Back-test against 6 labelled episodes" in summary
+    assert "Back-test of defaults against 6 labelled episodes" in summary
     assert "Lines read: 12; rejected: 1; order events: 3 (not evaluated: the order pipeline is not built yet)" in (
         summary
     ), result.stdout

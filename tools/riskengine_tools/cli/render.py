@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -112,23 +113,25 @@ def order_events(report: ReplayReport) -> str:
     return f"{report.orders:,}"
 
 
-BACKTEST_COLUMNS = ("Rule set", "Pattern", "Alerts", "True pos.", "False pos.", "Episodes", "Missed", "Precision",
-                    "Recall", "F1")  # fmt: skip
+BACKTEST_COLUMNS = ("Pattern", "Alerts", "TP", "FP", "Episodes", "Missed", "Precision", "Recall", "F1")
 
 
 def backtest_report(console: Console, results: list[RuleSetResult], *, episodes: int) -> None:
-    """One row per pattern, grouped by rule set; then what the replays read."""
-    table = Table(title=f"Back-test against {episodes:,} labelled episodes", title_justify="left")
-    for name in BACKTEST_COLUMNS:
-        table.add_column(name, justify="left" if name in {"Rule set", "Pattern"} else "right")
+    """A table per rule set, one row per pattern (TP: alerts matching an episode; FP: alerts matching
+    none); then what the replays read."""
     for result in results:
-        name = escape(result.rule_set.name)
+        # The heading is not wrapped (a rules file's path can be long); the table fits 80 columns.
+        heading = f"[italic]Back-test of {escape(result.rule_set.name)} against {episodes:,} labelled episodes"
+        console.print(heading, soft_wrap=True)
+        table = Table(box=box.SIMPLE_HEAVY, pad_edge=False, collapse_padding=True)
+        for name in BACKTEST_COLUMNS:
+            table.add_column(name, justify="left" if name == "Pattern" else "right", no_wrap=True)
         if not result.patterns:
-            table.add_row(name, "(no alerts, no labelled episodes)")
-        for position, counts in enumerate(result.patterns.values()):
-            table.add_row("" if position else name, counts.pattern, *_pattern_cells(counts))
-        table.add_section()
-    console.print(table)
+            table.add_row("(no alerts, no labelled episodes)")
+        for counts in result.patterns.values():
+            table.add_row(counts.pattern, *_pattern_cells(counts))
+        console.print(table)
+    console.print("TP: alerts matching a labelled episode; FP: alerts matching none (docs/detection.md)")
     if results:
         replayed = results[0].replay  # the same file for every rule set
         counts = f"Lines read: {replayed.lines:,}; rejected: {replayed.rejected:,}"
