@@ -102,12 +102,10 @@ class WindowCopy(NamedTuple):
         """The copy with these events placed among its own, in window order."""
         if not members:
             return self
-        pairs = sorted(zip(events, members, strict=True), key=_window_order) if len(events) > 1 else None
-        if pairs is not None:
-            events, members = [event for event, _ in pairs], [member for _, member in pairs]
+        events, members = _in_window_order(events, members)
         if self.events and events[0].order < self.events[-1].order:  # not all after it: merge
-            pairs = sorted(zip(self.events + events, self.members + members, strict=True), key=_window_order)
-            return WindowCopy([member for _, member in pairs], [event for event, _ in pairs])
+            events, members = _in_window_order(self.events + events, self.members + members)
+            return WindowCopy(members, events)
         return WindowCopy(self.members + members, self.events + events)
 
 
@@ -139,9 +137,7 @@ class WindowCopies:
         members = blob.split(RECORD_SEPARATOR) if blob else []
         events = [known.get(member) or decode_member(member) for member in members]
         if reused >= 0:
-            if len(events) > 1:  # the part's own trades, in arrival order: put them in window order
-                pairs = sorted(zip(events, members, strict=True), key=_window_order)
-                events, members = [event for event, _ in pairs], [member for _, member in pairs]
+            events, members = _in_window_order(events, members)  # the part's own trades, in arrival order
             members = copy.members[reused:] + members
             events = copy.events[reused:] + events
         copies = self._copies
@@ -149,6 +145,14 @@ class WindowCopies:
             copies.clear()
         copies[key] = WindowCopy(members, events)
         return events
+
+
+def _in_window_order(events: list[WindowEvent], members: list[str]) -> tuple[list[WindowEvent], list[str]]:
+    """Events and their members, sorted together into window order."""
+    if len(events) < 2:
+        return events, members
+    pairs = sorted(zip(events, members, strict=True), key=_window_order)
+    return [event for event, _ in pairs], [member for _, member in pairs]
 
 
 def _window_order(pair: tuple[WindowEvent, str]) -> tuple[int, str]:
