@@ -16,22 +16,27 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+# The rules' defaults, from the one place the simulator sizes its episodes by (the checking here is
+# written independently of the simulator; the thresholds are the issue's, not the simulator's own).
+from riskengine_tools.simulate.rules import (
+    CANCELS_MIN_ORDERS,
+    CANCELS_PER_FILL,
+    CANCELS_WINDOW_MS,
+    LAYERING_CANCEL_WITHIN_MS,
+    LAYERING_MIN_LEVELS,
+    LAYERING_MIN_ORDERS,
+    LAYERING_PLACE_WITHIN_MS,
+    SPOOF_CANCEL_WITHIN_MS,
+    SPOOF_HISTORY,
+    SPOOF_MIN_HISTORY,
+    SPOOF_MIN_NOTIONAL_USD,
+    SPOOF_MIN_RATIO,
+    STUFFING_MAX_EVENTS,
+    STUFFING_WINDOW_MS,
+)
+
 Record = Mapping[str, Any]
 
-SPOOF_MIN_RATIO = 5.0
-SPOOF_HISTORY = 20
-SPOOF_MIN_HISTORY = 5
-SPOOF_MIN_NOTIONAL_USD = 100_000.0
-SPOOF_CANCEL_WITHIN_MS = 30_000
-LAYERING_MIN_ORDERS = 4
-LAYERING_MIN_LEVELS = 4
-LAYERING_PLACE_WITHIN_MS = 60_000
-LAYERING_CANCEL_WITHIN_MS = 90_000
-CANCELS_WINDOW_MS = 30 * 60_000
-CANCELS_MIN_ORDERS = 20
-CANCELS_PER_FILL = 6.0
-STUFFING_WINDOW_MS = 60_000
-STUFFING_MAX_EVENTS = 45
 FILL_TYPES = ("PARTIAL_FILL", "FILL")
 
 
