@@ -796,19 +796,21 @@ def run_parent(args: argparse.Namespace) -> None:
         Console().print(f"figures saved to {args.out}")
 
 
+def _worker_of(args: argparse.Namespace) -> Callable[[argparse.Namespace], dict[str, Any]]:
+    """The worker a hidden flag asks for: the floor, the end-to-end run, the scopes pass, else the handler."""
+    if args.floor:
+        return run_floor_worker
+    if args.e2e:
+        return run_e2e_worker
+    if args.scopes:
+        return run_scopes_worker
+    return run_worker
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.worker:
-        work = (
-            run_floor_worker
-            if args.floor
-            else run_e2e_worker
-            if args.e2e
-            else run_scopes_worker
-            if args.scopes
-            else run_worker
-        )
-        args.result.write_text(json.dumps(work(args)))
+        args.result.write_text(json.dumps(_worker_of(args)(args)))
     else:
         run_parent(args)
 
