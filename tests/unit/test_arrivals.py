@@ -28,10 +28,10 @@ def state(*events: WindowEvent, buckets: dict[int, int] | None = None) -> Window
 def test_trades_not_yet_arrived_are_held_back_and_put_back_in_event_time_order() -> None:
     old, late, new = event("old", 1_000, 1), event("late", 2_000, 9), event("new", 3_000, 8)
     view = ArrivalView(state(old, late, new), not_arrived={"new", "late"}, earliest=2_000)
-    assert [e.trade_id for e in view.events] == ["old"]
+    assert [e.event_id for e in view.events] == ["old"]
     assert view.arrive("new") == 1
     assert view.arrive("late") == 1  # arrived after "new", but sits before it in event time
-    assert [e.trade_id for e in view.events] == ["old", "late", "new"]
+    assert [e.event_id for e in view.events] == ["old", "late", "new"]
 
 
 def test_equal_event_times_are_ordered_by_arrival_not_by_trade_id() -> None:
@@ -39,13 +39,13 @@ def test_equal_event_times_are_ordered_by_arrival_not_by_trade_id() -> None:
     view = ArrivalView(state(first, second), not_arrived={"z", "a"}, earliest=1_000)
     view.arrive("z")
     view.arrive("a")
-    assert [e.trade_id for e in view.events] == ["z", "a"]
+    assert [e.event_id for e in view.events] == ["z", "a"]
 
 
 def test_trades_of_earlier_parts_count_as_arrived() -> None:
     earlier, current = event("earlier", 1_000, 1), event("current", 2_000, 2)
     view = ArrivalView(state(earlier, current), not_arrived={"current"}, earliest=2_000)
-    assert [e.trade_id for e in view.events] == ["earlier"]
+    assert [e.event_id for e in view.events] == ["earlier"]
 
 
 def test_a_held_back_trade_stamped_before_the_window_history_is_still_found() -> None:
@@ -53,7 +53,7 @@ def test_a_held_back_trade_stamped_before_the_window_history_is_still_found() ->
     history = [event(f"h{i}", i * 1_000, i) for i in range(5)]
     early = event("early", 1_500, 9)
     view = ArrivalView(state(*history, early), not_arrived={"early"}, earliest=1_500)
-    assert "early" not in [e.trade_id for e in view.events] and len(view.events) == 5
+    assert "early" not in [e.event_id for e in view.events] and len(view.events) == 5
 
 
 def test_volume_buckets_show_only_what_had_arrived() -> None:
@@ -70,8 +70,8 @@ def test_volume_buckets_show_only_what_had_arrived() -> None:
 def test_before_returns_the_events_just_before_a_position() -> None:
     events = [event(f"e{i}", i * 1_000, i) for i in range(5)]
     view = ArrivalView(state(*events), not_arrived=set(), earliest=2**63)
-    assert [e.trade_id for e in view.before(4, 2)] == ["e2", "e3"]
-    assert [e.trade_id for e in view.before(1, 5)] == ["e0"]
+    assert [e.event_id for e in view.before(4, 2)] == ["e2", "e3"]
+    assert [e.event_id for e in view.before(1, 5)] == ["e0"]
 
 
 @pytest.mark.parametrize("count", [0, 1, 100, 125, 126, 300, 1_000, 9_999, 10_000])

@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 from riskengine.detectors.base import Match, Rule
-from riskengine.model import RiskLevel, Trade
+from riskengine.model import OrderEvent, RiskLevel, Trade
 
 RECOMMENDED_ACTIONS = {
     "WASH_TRADING": "Review the account's round-trip trades and counterparties; file a report if intent is confirmed.",
@@ -25,11 +25,15 @@ def alert_id(pattern: str, window_key: str, evidence: tuple[str, ...]) -> str:
 
 
 def build_alert(
-    rule: Rule, match: Match, severity: RiskLevel, trigger: Trade, window_key: str, detected_at: int
+    rule: Rule, match: Match, severity: RiskLevel, trigger: Trade | OrderEvent, window_key: str, detected_at: int
 ) -> dict[str, Any]:
-    """A RiskAlert record (camelCase Avro fields) about ``trigger``, the trade that completed the match."""
+    """A RiskAlert record (camelCase Avro fields) about ``trigger``, the event that completed the match.
+
+    A match that names its episode gets the episode's id, so whichever event completes it first (and
+    whatever evidence was there by then), every copy of the alert has the same id.
+    """
     return {
-        "alertId": alert_id(rule.pattern, window_key, match.evidence),
+        "alertId": alert_id(rule.pattern, window_key, (match.episode,) if match.episode else match.evidence),
         "patternType": rule.pattern,
         "rule": rule.rule_id,
         "timestamp": match.timestamp,

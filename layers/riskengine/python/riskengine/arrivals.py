@@ -38,8 +38,8 @@ class ArrivalView:
         self.events: list[WindowEvent] = events[:start]
         self._incoming: dict[str, WindowEvent] = {}
         for event in state.events[start:]:
-            if event.trade_id in not_arrived:
-                self._incoming[event.trade_id] = event
+            if event.event_id in not_arrived:
+                self._incoming[event.event_id] = event
             else:
                 self.events.append(event)
         self.buckets = state.volume_buckets  # empty but for market windows, which get a copy to change
@@ -48,9 +48,9 @@ class ArrivalView:
             for event in self._incoming.values():  # counted in the buckets, but not arrived yet
                 self._add(event, -event.cents)
 
-    def arrive(self, trade_id: str) -> int:
+    def arrive(self, event_id: str) -> int:
         """Put the trade's event in the window; returns its position."""
-        event = self._incoming.pop(trade_id)
+        event = self._incoming.pop(event_id)
         events = self.events
         last = events[-1] if events else None
         if last is None or (last.timestamp, last.arrival) < (event.timestamp, event.arrival):

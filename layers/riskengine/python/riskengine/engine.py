@@ -132,7 +132,7 @@ class RiskEngine:
         now = self._clock_ms()
         accepted = self._classify(trades, evaluation)
         fresh = [item for item in accepted if item.entry is None]
-        not_arrived = {item.trade.trade_id for item in fresh}
+        not_arrived = {item.trade.event_id for item in fresh}
         earliest = _suffix_minima([item.trade.timestamp for item in fresh])
         episodes = Episodes(now, functools.partial(_check, evaluation))
         judged: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
@@ -141,11 +141,11 @@ class RiskEngine:
             views: dict[str, ArrivalView] = {}
             arrival = (views, not_arrived, earliest[start])
             for item, own in zip(fresh[start : start + len(part)], windows.by_trade, strict=True):
-                judged[item.trade.trade_id] = self._judge(item, own, arrival, episodes, evaluation, now)
-            not_arrived.difference_update(trade.trade_id for trade in part)
+                judged[item.trade.event_id] = self._judge(item, own, arrival, episodes, evaluation, now)
+            not_arrived.difference_update(trade.event_id for trade in part)
             start += len(part)
         for item in accepted:
-            record, alerts = judged.pop(item.trade.trade_id, None) or self._replay(item, evaluation, now)
+            record, alerts = judged.pop(item.trade.event_id, None) or self._replay(item, evaluation, now)
             evaluation.analyzed.append(record)
             evaluation.alerts += alerts
         evaluation.marks = episodes.marks
@@ -202,13 +202,13 @@ class RiskEngine:
         placed: dict[Scope, tuple[ArrivalView, int]] = {}
         late = False
         for scope, state in own.items():
-            if state.statuses[trade.trade_id] == LATE:
+            if state.statuses[trade.event_id] == LATE:
                 late = True
                 continue
             view = views.get(state.key)
             if view is None:
                 view = views[state.key] = ArrivalView(state, not_arrived, earliest)
-            placed[scope] = (view, view.arrive(trade.trade_id))
+            placed[scope] = (view, view.arrive(trade.event_id))
         findings = self._findings(trade, own, placed, episodes, evaluation)
         user, market = placed.get(Scope.USER), placed.get(Scope.SYMBOL_EXCHANGE)
         baseline = NO_BASELINE

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from riskengine.alerts import build_alert
 from riskengine.arrivals import ArrivalView
 from riskengine.detectors.base import Match, Rule, SequenceRule, TradeRule
-from riskengine.model import Trade
+from riskengine.model import OrderEvent, Trade
 from riskengine.scoring import severity_for_strength
 from riskengine.windows.events import WindowEvent
 from riskengine.windows.store import AlertMark, WindowState
@@ -50,40 +50,57 @@ class Episodes:
     _added: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def of_trade(self, rule: TradeRule, match: Match, user: WindowState, trade: Trade) -> Finding:
-        known = self._known(user, rule.rule_id, trade.trade_id)
+        known = self._known(user, rule.rule_id, trade.event_id)
         if known is not None:
             return Finding(rule, match.strength, known, None)
         alert = self._alert(rule, match, user.key, trade)
-        self._mark(user, rule.rule_id, trade.trade_id, trade.timestamp, alert["alertId"])
+        self._mark(user, rule.rule_id, trade.event_id, trade.timestamp, alert["alertId"])
         return Finding(rule, match.strength, alert["alertId"], alert)
 
-    def of_sequence(self, rule: SequenceRule, view: ArrivalView, position: int, trade: Trade) -> list[Finding]:
-        """The episodes of the matches that the trade's arrival at ``position`` created."""
+    def of_sequence(
+        self, rule: SequenceRule, view: ArrivalView, position: int, trade: Trade | OrderEvent
+    ) -> list[Finding]:
+        """The episodes of the matches that the event's arrival at ``position`` created."""
         events, key = view.events, view.state.key
         newest = position == len(events) - 1
         found = self.check(rule, events, position, key) if newest else None
         if newest and found is None:
             return []  # the usual case: the window's newest event, completing nothing
         matches = _Matches(rule, events, self.check, key, {position: found} if newest else {})
-        last = min(position + rule.length - 1, len(events) - 1)
+        last = rule.last_affected(events, position)
         new = [end for end in range(position, last + 1) if matches.at(end) is not None]
-        return [self._run(rule, view, matches, run, trade) for run in _runs(new)]
+        named = [matches.known_at(end) for end in new if matches.known_at(end).episode]
+        findings = [self._named(rule, view.state, match, trade) for match in named]
+        unnamed = [end for end in new if not matches.known_at(end).episode]
+        return findings + [self._run(rule, view, matches, run, trade) for run in _runs(unnamed)]
 
-    def _run(self, rule: SequenceRule, view: ArrivalView, matches: _Matches, run: list[int], trade: Trade) -> Finding:
+    def _named(self, rule: SequenceRule, state: WindowState, match: Match, trade: Trade | OrderEvent) -> Finding:
+        """A match whose rule names its episode: marked by that name, so every match of the episode
+        joins its one alert, whichever event completed it first."""
+        known = self._known(state, rule.rule_id, match.episode)
+        if known is not None:
+            return Finding(rule, match.strength, known, None)
+        alert = self._alert(rule, match, state.key, trade)
+        self._mark(state, rule.rule_id, match.episode, match.timestamp, alert["alertId"])
+        return Finding(rule, match.strength, alert["alertId"], alert)
+
+    def _run(
+        self, rule: SequenceRule, view: ArrivalView, matches: _Matches, run: list[int], trade: Trade | OrderEvent
+    ) -> Finding:
         state, events = view.state, view.events
         first, known = run[0], []
         for end in range(run[0] - 1, -1, -1):  # back over earlier matches, to the nearest known episode
             if matches.at(end) is None:
                 break
             first = end
-            if (alert := self._known(state, rule.rule_id, events[end].trade_id)) is not None:
+            if (alert := self._known(state, rule.rule_id, events[end].event_id)) is not None:
                 known.append((end, alert))
                 break
-        known += [(end, a) for end in run if (a := self._known(state, rule.rule_id, events[end].trade_id))]
+        known += [(end, a) for end in run if (a := self._known(state, rule.rule_id, events[end].event_id))]
         for end in range(run[-1] + 1, len(events)):  # on over later matches (a run extended backwards)
             if matches.at(end) is None:
                 break
-            if (alert := self._known(state, rule.rule_id, events[end].trade_id)) is not None:
+            if (alert := self._known(state, rule.rule_id, events[end].event_id)) is not None:
                 known.append((end, alert))
                 break
         strength = max(matches.strength(end) for end in run)
@@ -94,18 +111,18 @@ class Episodes:
             alert = self._alert(rule, matches.known_at(first), state.key, trade)
             episode = alert["alertId"]
         for end in run:
-            if self._known(state, rule.rule_id, events[end].trade_id) is None:
-                self._mark(state, rule.rule_id, events[end].trade_id, events[end].timestamp, episode)
+            if self._known(state, rule.rule_id, events[end].event_id) is None:
+                self._mark(state, rule.rule_id, events[end].event_id, events[end].timestamp, episode)
         return Finding(rule, strength, episode, alert)
 
-    def _known(self, state: WindowState, rule_id: str, end_trade_id: str) -> str | None:
-        return self._added.get((state.key, rule_id, end_trade_id)) or state.marks.get((rule_id, end_trade_id))
+    def _known(self, state: WindowState, rule_id: str, end_event_id: str) -> str | None:
+        return self._added.get((state.key, rule_id, end_event_id)) or state.marks.get((rule_id, end_event_id))
 
-    def _mark(self, state: WindowState, rule_id: str, end_trade_id: str, timestamp: int, alert: str) -> None:
-        self._added[(state.key, rule_id, end_trade_id)] = alert
-        self.marks.append(AlertMark(state.key, rule_id, end_trade_id, alert, timestamp, state.spec.ttl_ms))
+    def _mark(self, state: WindowState, rule_id: str, end_event_id: str, timestamp: int, alert: str) -> None:
+        self._added[(state.key, rule_id, end_event_id)] = alert
+        self.marks.append(AlertMark(state.key, rule_id, end_event_id, alert, timestamp, state.spec.ttl_ms))
 
-    def _alert(self, rule: Rule, match: Match, window_key: str, trade: Trade) -> dict[str, Any]:
+    def _alert(self, rule: Rule, match: Match, window_key: str, trade: Trade | OrderEvent) -> dict[str, Any]:
         return build_alert(rule, match, severity_for_strength(match.strength), trade, window_key, self.detected_at)
 
 

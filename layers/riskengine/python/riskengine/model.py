@@ -105,6 +105,11 @@ class Trade:
     # same bytes for every copy of the trade, however it was encoded; empty when not known.
     content: bytes = field(default=b"", repr=False, compare=False)
 
+    @property
+    def event_id(self) -> str:
+        """The id windows and the ledger know the trade by (an order event's is its eventId)."""
+        return self.trade_id
+
 
 @dataclass(frozen=True, slots=True)
 class OrderEvent:

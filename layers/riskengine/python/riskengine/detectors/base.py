@@ -24,13 +24,19 @@ from riskengine.windows.spec import Scope
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """What a rule found: how strongly (0..1), on which evidence, with which measurements."""
+    """What a rule found: how strongly (0..1), on which evidence, with which measurements.
+
+    ``episode`` names the episode the match belongs to when the rule knows it (a spoof's order id,
+    a layer's first order id): every match with that name joins one alert, whatever the window's
+    order. Empty: the harness groups consecutive matching positions into episodes.
+    """
 
     strength: float
     evidence: tuple[str, ...]
     timestamp: int
     metrics: Mapping[str, float]
     description: str
+    episode: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,21 @@ class SequenceRule(Rule):
     @abstractmethod
     def check(self, events: Sequence[WindowEvent], end: int) -> Match | None:
         """The match whose last event is ``events[end]``, if there is one."""
+
+    def last_affected(self, events: Sequence[WindowEvent], position: int) -> int:
+        """The last position whose match can include ``events[position]``: the harness checks every
+        position from ``position`` to it again when an event arrives there (late or not)."""
+        return min(position + self.length - 1, len(events) - 1)
+
+
+def within_reach(events: Sequence[WindowEvent], position: int, reach_ms: int) -> int:
+    """The last position at most ``reach_ms`` of event time after ``events[position]``: the
+    ``last_affected`` of a rule whose matches span time rather than a count of events."""
+    limit = events[position].timestamp + reach_ms
+    last = position
+    while last + 1 < len(events) and events[last + 1].timestamp <= limit:
+        last += 1
+    return last
 
 
 def escalate(base: float, ratio: float, saturation: float) -> float:

@@ -51,7 +51,7 @@ class FlashCrash(SequenceRule):
         sellers = len({e.user_id for e in run})
         return Match(
             strength=escalate(self.config.base_strength, drop / self.config.reference_drop, self.config.saturation),
-            evidence=tuple(e.trade_id for e in run),
+            evidence=tuple(e.event_id for e in run),
             timestamp=run[-1].timestamp,
             metrics={
                 "consecutiveSells": float(len(run)),

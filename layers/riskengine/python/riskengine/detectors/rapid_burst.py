@@ -48,7 +48,7 @@ class RapidBurst(SequenceRule):
         # Strength grows with speed: the same count in a tenth of the window is far less human.
         return Match(
             strength=escalate(self.config.base_strength, self.config.window_ms / max(span, 1), self.config.saturation),
-            evidence=tuple(e.trade_id for e in burst),
+            evidence=tuple(e.event_id for e in burst),
             timestamp=burst[-1].timestamp,
             metrics={
                 "tradeCount": float(len(burst)),

@@ -60,7 +60,7 @@ class VolumeSpike(SequenceRule):
         expected = factor ** (len(run) - 1)
         return Match(
             strength=escalate(self.config.base_strength, growth / expected, self.config.saturation),
-            evidence=tuple(e.trade_id for e in run),
+            evidence=tuple(e.event_id for e in run),
             timestamp=run[-1].timestamp,
             metrics={
                 "firstNotionalUsd": run[0].notional,

@@ -52,7 +52,7 @@ class WashTrading(SequenceRule):
         closeness = self.config.max_quantity_ratio / ratio
         return Match(
             strength=escalate(self.config.base_strength, closeness, max(self.config.max_quantity_ratio, 1.0001)),
-            evidence=tuple(e.trade_id for e in run),
+            evidence=tuple(e.event_id for e in run),
             timestamp=run[-1].timestamp,
             metrics={
                 "quantityRatio": ratio,

@@ -1,11 +1,13 @@
-"""The compact encoding of a trade inside a window (a sorted-set member).
+"""The compact encoding of a trade or an order event inside a window (a sorted-set member).
 
 The member carries exactly what the detectors and the scorer read, so a batch never has
 to fetch whole trades. It starts with the event time (also the score, so reading a window needs
 no scores, and the script finds it with a prefix match), then the record's arrival key
 (partition and offset, fixed width): Redis orders equal scores by member, so trades with the same
 event time are ordered by arrival, never by trade id. A redelivered record encodes to the same
-member, which makes ZADD idempotent. The script adds each placed trade's notional to the market's
+member, which makes ZADD idempotent. An order event's member adds its order id, event type and
+filled quantity after the trade's fields (order-book windows hold both kinds; see
+docs/decisions/0001-order-events.md). The script adds each placed trade's notional to the market's
 volume buckets in whole cents (``notional_cents``, computed the same way in Lua), so sums are
 integers and never depend on the order they were added in.
 """
@@ -16,15 +18,22 @@ import math
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from riskengine.model import Trade
+from riskengine.model import OrderEvent, Trade
 
 SEPARATOR = "\x1f"  # between the fields of one member
 RECORD_SEPARATOR = "\x1e"  # between members, when a window travels as one string
 
 
 class WindowEvent(NamedTuple):
+    """A trade (``event_type`` empty) or an order event, as the rules see it in a window.
+
+    ``event_id`` is the trade id or the order event's eventId. For an order event ``quantity`` is
+    the order's open quantity after it, ``notional`` that quantity's USD value and
+    ``filled_quantity`` the order's cumulative filled quantity.
+    """
+
     timestamp: int
-    trade_id: str
+    event_id: str
     user_id: str
     side: str
     quantity: float
@@ -32,6 +41,13 @@ class WindowEvent(NamedTuple):
     notional: float
     arrival: str = ""
     cents: int = 0
+    order_id: str = ""
+    event_type: str = ""
+    filled_quantity: float = 0.0
+
+    @property
+    def is_trade(self) -> bool:
+        return not self.event_type
 
     @property
     def order(self) -> tuple[int, str]:
@@ -45,42 +61,52 @@ def notional_cents(notional: float) -> int:
     return math.floor(notional * 100 + 0.5)
 
 
-def encode_member(trade: Trade) -> str:
-    return SEPARATOR.join(
-        (
-            str(trade.timestamp),
-            trade.arrival,
-            trade.trade_id,
-            trade.user_id,
-            trade.side.value,
-            repr(trade.quantity),
-            repr(trade.price),
-            repr(trade.notional),
-        )
+def encode_member(event: Trade | OrderEvent) -> str:
+    fields = (
+        str(event.timestamp),
+        event.arrival,
+        event.event_id,
+        event.user_id,
+        event.side.value,
+        repr(event.quantity),
+        repr(event.price),
+        repr(event.notional),
     )
+    if isinstance(event, OrderEvent):
+        fields += (event.order_id, event.event_type.value, repr(event.filled_quantity))
+    return SEPARATOR.join(fields)
 
 
 def decode_member(member: str) -> WindowEvent:
-    timestamp, arrival, trade_id, user_id, side, quantity, price, notional = member.split(SEPARATOR)
+    fields = member.split(SEPARATOR)
+    timestamp, arrival, event_id, user_id, side, quantity, price, notional = fields[:8]
     value = float(notional)
-    return WindowEvent(
-        int(timestamp), trade_id, user_id, side, float(quantity), float(price), value, arrival, notional_cents(value)
+    event = WindowEvent(
+        int(timestamp), event_id, user_id, side, float(quantity), float(price), value, arrival, notional_cents(value)
     )
+    if len(fields) == 11:  # an order event
+        return event._replace(order_id=fields[8], event_type=fields[9], filled_quantity=float(fields[10]))
+    return event
 
 
-def event_of(trade: Trade) -> WindowEvent:
-    """The event ``encode_member(trade)`` decodes to, without encoding and decoding it."""
-    return WindowEvent(
-        trade.timestamp,
-        trade.trade_id,
-        trade.user_id,
-        trade.side.value,
-        trade.quantity,
-        trade.price,
-        trade.notional,
-        trade.arrival,
-        notional_cents(trade.notional),
+def event_of(event: Trade | OrderEvent) -> WindowEvent:
+    """The event ``encode_member(event)`` decodes to, without encoding and decoding it."""
+    window_event = WindowEvent(
+        event.timestamp,
+        event.event_id,
+        event.user_id,
+        event.side.value,
+        event.quantity,
+        event.price,
+        event.notional,
+        event.arrival,
+        notional_cents(event.notional),
     )
+    if isinstance(event, OrderEvent):
+        return window_event._replace(
+            order_id=event.order_id, event_type=event.event_type.value, filled_quantity=event.filled_quantity
+        )
+    return window_event
 
 
 class WindowCopy(NamedTuple):

@@ -1,6 +1,7 @@
 """Window definitions: which events a scope keeps, for how long, and the Redis keys they live in.
 
-A window is a Redis sorted set of trade events scored by event time. Its definition is
+A window is a Redis sorted set of events (trades, and in order-book scopes order events) scored
+by event time. Its definition is
 validated here and its key is derived from the scope and ``KEY_VERSION`` (bump it when the
 member encoding changes, so old and new layouts never mix). Every key of one user shares the
 hash tag ``{u:USER}`` and every key of one market shares ``{se:SYMBOL@EXCHANGE}``, so the
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from riskengine.errors import ConfigurationError
-from riskengine.model import Trade
+from riskengine.model import OrderEvent, Trade
 
 KEY_VERSION = 2
 KEY_PREFIX = f"rk:v{KEY_VERSION}"
@@ -25,13 +26,28 @@ class Scope(StrEnum):
     USER = "user"
     USER_SYMBOL = "user_symbol"
     SYMBOL_EXCHANGE = "symbol_exchange"
+    ORDER_BOOK = "order_book"  # a user's order events and trades in one market (symbol on exchange)
+    USER_ORDERS = "user_orders"  # a user's order events in every market
 
-    def key(self, trade: Trade) -> str:
+    def key(self, event: Trade | OrderEvent) -> str:
         if self is Scope.USER:
-            return f"{KEY_PREFIX}:{{u:{trade.user_id}}}"
+            return f"{KEY_PREFIX}:{{u:{event.user_id}}}"
         if self is Scope.USER_SYMBOL:
-            return f"{KEY_PREFIX}:{{u:{trade.user_id}}}:s:{trade.symbol}"
-        return f"{KEY_PREFIX}:{{se:{trade.symbol}@{trade.exchange}}}"
+            return f"{KEY_PREFIX}:{{u:{event.user_id}}}:s:{event.symbol}"
+        if self is Scope.ORDER_BOOK:
+            return f"{KEY_PREFIX}:{{u:{event.user_id}}}:ob:{event.symbol}@{event.exchange}"
+        if self is Scope.USER_ORDERS:
+            return f"{KEY_PREFIX}:{{u:{event.user_id}}}:o"
+        return f"{KEY_PREFIX}:{{se:{event.symbol}@{event.exchange}}}"
+
+    def holds(self, event: Trade | OrderEvent) -> bool:
+        """Whether events of this kind belong in this scope's windows."""
+        if isinstance(event, OrderEvent):
+            return self in ORDER_SCOPES
+        return self is not Scope.USER_ORDERS
+
+
+ORDER_SCOPES = frozenset({Scope.ORDER_BOOK, Scope.USER_ORDERS})
 
 
 @dataclass(frozen=True, slots=True)

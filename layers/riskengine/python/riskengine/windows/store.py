@@ -71,21 +71,21 @@ class BatchWindows:
 
 @dataclass(frozen=True, slots=True)
 class AlertMark:
-    """Remember that the match of ``rule`` ending at ``end_trade_id`` belongs to ``alert_id``'s episode.
+    """Remember that the match of ``rule`` ending at ``end_event_id`` belongs to ``alert_id``'s episode.
 
     Kept in the window the match was found in, scored by the event time of its last trade.
     """
 
     window_key: str
     rule: str
-    end_trade_id: str
+    end_event_id: str
     alert_id: str
     timestamp: int
     ttl_ms: int
 
     @property
     def member(self) -> str:
-        return SEPARATOR.join((self.rule, self.end_trade_id, self.alert_id))
+        return SEPARATOR.join((self.rule, self.end_event_id, self.alert_id))
 
 
 @dataclass(slots=True)
@@ -164,13 +164,13 @@ class RedisWindowStore:
         for part in _split(trades, part_sizes(len(trades))):
             windows, by_trade = self._group(part)
             groups = self._by_slot(windows.values())
-            members = {trade.trade_id: encode_member(trade) for trade in part}  # once for all its windows
-            known = {members[trade.trade_id]: event_of(trade) for trade in part}
+            members = {trade.event_id: encode_member(trade) for trade in part}  # once for all its windows
+            known = {members[trade.event_id]: event_of(trade) for trade in part}
             copies = [[expected.get(state.key) or self._copies.get(state.key) for state, _ in g] for g in groups]
             calls = [_script_arguments(group, members, sent) for group, sent in zip(groups, copies, strict=True)]
             for group, sent in zip(groups, copies, strict=True):
                 for (state, trades_in), copy in zip(group, sent, strict=True):
-                    placed = [members[trade.trade_id] for trade in trades_in]
+                    placed = [members[trade.event_id] for trade in trades_in]
                     expected[state.key] = copy.extended(placed, [known[member] for member in placed])
             batch = BatchWindows([state for state, _ in windows.values()], by_trade)
             pending.append(_Pending(part, batch, groups, copies, known, self._io.submit(self._run_script, calls)))
@@ -194,13 +194,13 @@ class RedisWindowStore:
         known: Mapping[str, WindowEvent],
     ) -> None:
         statuses, blob, marks, flat_buckets, reused = reply
-        state.statuses = {trade.trade_id: status for trade, status in zip(trades, _text(statuses), strict=True)}
+        state.statuses = {trade.event_id: status for trade, status in zip(trades, _text(statuses), strict=True)}
         state.events = self._copies.read(state.key, copy, _text(blob), int(reused), known)
         for mark in marks:
             fields = _text(mark).split(SEPARATOR)
             if len(fields) == 3:  # anything else is not a mark this version wrote: it marks nothing
-                rule, end_trade_id, alert_id = fields
-                state.marks.setdefault((rule, end_trade_id), alert_id)
+                rule, end_event_id, alert_id = fields
+                state.marks.setdefault((rule, end_event_id), alert_id)
         state.volume_buckets = {int(flat_buckets[i]): int(flat_buckets[i + 1]) for i in range(0, len(flat_buckets), 2)}
 
     def _run_script(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
@@ -323,7 +323,7 @@ def _script_arguments(
     for (state, trades), copy in zip(group, copies, strict=True):
         spec = state.spec
         keys += (state.key, f"{state.key}:alerts", f"{state.key}:vol")
-        members = RECORD_SEPARATOR.join([member_of[trade.trade_id] for trade in trades])
+        members = RECORD_SEPARATOR.join([member_of[trade.event_id] for trade in trades])
         args += (spec.lateness_ms, spec.history, spec.horizon_ms, spec.ttl_ms, spec.volume_bucket_ms, members)
         args += copy.anchors
     return keys, args
