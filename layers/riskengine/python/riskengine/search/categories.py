@@ -14,8 +14,8 @@ __all__ = ["ORDER_BOOK_PATTERNS", "AlertCategory", "alert_category"]
 
 
 class AlertCategory(StrEnum):
-    ORDER_BOOK = "order_book"  # a pattern over a user's order events (and their trades in that market)
     TRADES = "trades"  # a pattern over trades alone
+    ORDER_BOOK = "order_book"  # a pattern over a user's order events (and their trades in that market)
 
 
 # The patterns whose rules read order-book windows (Scope.ORDER_BOOK, Scope.USER_ORDERS).
