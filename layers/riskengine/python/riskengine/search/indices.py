@@ -15,7 +15,7 @@ from typing import Any
 
 # Bump when a mapping changes: `riskengine search init` puts the templates again with the new version
 # and brings the mappings of existing daily indices up to it (additive changes only, see provision.py).
-# 2: alerts' ``category`` and the order-book rules' metrics.
+# 2: alerts' ``category`` and the order-book rules' metrics; analysed trades' ``scoreContributions.orderBook``.
 TEMPLATE_VERSION = 2
 
 KEYWORD = MappingProxyType({"type": "keyword"})
@@ -95,8 +95,9 @@ ANALYZED_TRADES = IndexFamily(
         "riskScore": DOUBLE,
         "riskLevel": KEYWORD,
         **dict.fromkeys(["triggeredPatterns", "alertIds", "complianceFlags", "riskMitigationActions"], KEYWORD),
+        # One double per score component (RiskScorer): orderBook is the order-book signal's share.
         "scoreContributions": MappingProxyType(
-            {"properties": dict.fromkeys(["behaviour", "volume", "compliance", "marketImpact"], DOUBLE)}
+            {"properties": dict.fromkeys(["behaviour", "orderBook", "volume", "compliance", "marketImpact"], DOUBLE)}
         ),
         **dict.fromkeys(["volumeZScore", "maxPatternStrength", "symbolVolume5m", "impactRatio"], DOUBLE),
         **dict.fromkeys(["baselineTrades", "patternCount"], INTEGER),
