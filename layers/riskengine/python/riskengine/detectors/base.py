@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal
+from fractions import Fraction
 from typing import ClassVar
 
 from riskengine.model import Trade
@@ -158,6 +159,32 @@ def exceeds_multiple(value: float, factor: float, base: float) -> bool:
     if math.isnan(value) or not (math.isfinite(factor) and math.isfinite(base)):
         return value > scaled  # Decimal cannot compare nan or multiply inf by 0; floats answer as IEEE does
     return Decimal(repr(value)) > _EXACT.multiply(Decimal(repr(factor)), Decimal(repr(base)))
+
+
+def reaches_multiple(value: float, factor: float, base: float) -> bool:
+    """``value >= factor * base``, judged exactly on the decimal numbers the floats print as: the
+    inclusive counterpart of :func:`exceeds_multiple`, for thresholds stated as "at least 5x"."""
+    return reaches_multiple_of_mean(value, factor, (base,))
+
+
+def reaches_multiple_of_mean(value: float, factor: float, terms: Sequence[float]) -> bool:
+    """``value >= factor * mean(terms)``, judged exactly on the decimal numbers the floats print as.
+
+    A median is the mean of its one or two middle values, and the float mean of two can be rounded
+    (``(0.1 + 0.2) / 2`` is 0.15000000000000002), as can the product with the factor. As in
+    :func:`exceeds_multiple`, floats decide whenever they are clearly on one side; otherwise the
+    comparison is made on fractions, which are exact at any magnitude.
+    """
+    scaled = factor * (sum(terms) / len(terms))  # inf when it overflows: then the exact path decides
+    operands = (value, factor, *terms)
+    if not all(math.isfinite(operand) for operand in operands):
+        return value >= scaled  # nan compares false, infinities as IEEE says; fractions have neither
+    if abs(value - scaled) > EXACT_COMPARISON_BAND * abs(scaled) and all(
+        abs(operand) >= _SMALLEST_NORMAL for operand in (scaled, factor, *terms)
+    ):
+        return value >= scaled
+    exact_sum = sum(Fraction(repr(term)) for term in terms)
+    return Fraction(repr(value)) * len(terms) >= Fraction(repr(factor)) * exact_sum
 
 
 def last_events(events: Sequence[WindowEvent], end: int, count: int) -> Sequence[WindowEvent] | None:
