@@ -14,7 +14,15 @@ from riskengine.detectors.volume_spike import VolumeSpike
 from riskengine.detectors.wash_trading import WashTrading
 from riskengine.errors import ConfigurationError
 
-ALL_RULES = ["FLASH_CRASH", "LARGE_ORDER", "RAPID_BURST", "SELF_TRADE", "VOLUME_SPIKE", "WASH_TRADING"]
+ALL_RULES = [
+    "FLASH_CRASH",
+    "LARGE_ORDER",
+    "RAPID_BURST",
+    "SELF_TRADE",
+    "SPOOFING",
+    "VOLUME_SPIKE",
+    "WASH_TRADING",
+]
 
 
 def _by_name(settings: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -34,6 +42,9 @@ def test_every_rule_is_discovered_and_loaded_with_defaults() -> None:
     assert rules["VOLUME_SPIKE"].window_ms == 120_000
     assert rules["WASH_TRADING"].length == 3
     assert rules["WASH_TRADING"].window_ms == 60_000
+    # The order-book rules keep the events their definitions look back over (docs/detection.md).
+    assert rules["SPOOFING"].length == 200
+    assert rules["SPOOFING"].window_ms == 3_600_000 + 30_000
     assert dict(rules["LARGE_ORDER"].config.thresholds_usd) == {
         "BTC": 500_000.0,
         "ETH": 250_000.0,
@@ -75,7 +86,7 @@ def test_overrides_are_applied_and_mappings_merged() -> None:
 
 def test_a_disabled_rule_is_left_out() -> None:
     rules = _by_name({"RAPID_BURST": {"enabled": False}, "SELF_TRADE": {"enabled": False}})
-    assert sorted(rules) == ["FLASH_CRASH", "LARGE_ORDER", "VOLUME_SPIKE", "WASH_TRADING"]
+    assert sorted(rules) == [name for name in ALL_RULES if name not in ("RAPID_BURST", "SELF_TRADE")]
     assert sorted(_by_name({"RAPID_BURST": {"enabled": True}})) == ALL_RULES
 
 
@@ -93,6 +104,7 @@ def test_an_unknown_rule_is_a_configuration_error() -> None:
         ({"RAPID_BURST": {"max_trade": 5}}, "max_trade"),
         ({"LARGE_ORDER": {"threshold_usd": {"BTC": 1.0}}}, "threshold_usd"),
         ({"WASH_TRADING": {"window": 1}}, "window"),
+        ({"SPOOFING": {"cancel_within": 1}}, "cancel_within"),
     ],
 )
 def test_an_unknown_setting_is_a_configuration_error(settings: dict[str, dict[str, Any]], fragment: str) -> None:
@@ -131,6 +143,7 @@ def test_a_setting_of_the_wrong_type_is_a_configuration_error(settings: dict[str
         {"LARGE_ORDER": {"saturation": 1.0}},
         {"SELF_TRADE": {"base_strength": 1.5}},
         {"WASH_TRADING": {"base_strength": -0.1}},
+        {"SPOOFING": {"min_ratio": 0.5}},
     ],
 )
 def test_a_setting_out_of_range_is_a_configuration_error(settings: dict[str, dict[str, Any]]) -> None:
