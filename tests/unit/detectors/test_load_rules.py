@@ -17,6 +17,7 @@ from riskengine.errors import ConfigurationError
 ALL_RULES = [
     "FLASH_CRASH",
     "LARGE_ORDER",
+    "LAYERING",
     "RAPID_BURST",
     "SELF_TRADE",
     "SPOOFING",
@@ -45,6 +46,8 @@ def test_every_rule_is_discovered_and_loaded_with_defaults() -> None:
     # The order-book rules keep the events their definitions look back over (docs/detection.md).
     assert rules["SPOOFING"].length == 200
     assert rules["SPOOFING"].window_ms == 3_600_000 + 30_000
+    assert rules["LAYERING"].length == 200
+    assert rules["LAYERING"].window_ms == 90_000
     assert dict(rules["LARGE_ORDER"].config.thresholds_usd) == {
         "BTC": 500_000.0,
         "ETH": 250_000.0,
@@ -122,6 +125,7 @@ def test_an_unknown_setting_is_a_configuration_error(settings: dict[str, dict[st
         {"LARGE_ORDER": {"thresholds_usd": 5}},
         {"LARGE_ORDER": {"default_threshold_usd": "50000"}},
         {"VOLUME_SPIKE": {"growth_factor": None}},
+        {"LAYERING": {"min_levels": 4.0}},
     ],
 )
 def test_a_setting_of_the_wrong_type_is_a_configuration_error(settings: dict[str, dict[str, Any]]) -> None:
@@ -144,6 +148,7 @@ def test_a_setting_of_the_wrong_type_is_a_configuration_error(settings: dict[str
         {"SELF_TRADE": {"base_strength": 1.5}},
         {"WASH_TRADING": {"base_strength": -0.1}},
         {"SPOOFING": {"min_ratio": 0.5}},
+        {"LAYERING": {"cancel_within_ms": 0}},
     ],
 )
 def test_a_setting_out_of_range_is_a_configuration_error(settings: dict[str, dict[str, Any]]) -> None:

@@ -9,6 +9,7 @@ into a result instead of a crash.
 
 from __future__ import annotations
 
+import bisect
 import math
 import sys
 from abc import ABC, abstractmethod
@@ -119,6 +120,16 @@ def within_reach(events: Sequence[WindowEvent], position: int, reach_ms: int) ->
     while last + 1 < len(events) and events[last + 1].timestamp <= limit:
         last += 1
     return last
+
+
+def reach_back(events: Sequence[WindowEvent], end: int, reach_ms: int, oldest: int = 0) -> int:
+    """The first position, not before ``oldest``, at most ``reach_ms`` of event time before
+    ``events[end]``: where a window of ``reach_ms`` ending at ``end`` starts."""
+    return bisect.bisect_left(events, events[end].timestamp - reach_ms, oldest, end, key=_timestamp)
+
+
+def _timestamp(event: WindowEvent) -> int:
+    return event.timestamp
 
 
 def escalate(base: float, ratio: float, saturation: float) -> float:
