@@ -15,6 +15,7 @@ from riskengine.detectors.wash_trading import WashTrading
 from riskengine.errors import ConfigurationError
 
 ALL_RULES = [
+    "EXCESSIVE_CANCELS",
     "FLASH_CRASH",
     "LARGE_ORDER",
     "LAYERING",
@@ -48,6 +49,8 @@ def test_every_rule_is_discovered_and_loaded_with_defaults() -> None:
     assert rules["SPOOFING"].window_ms == 3_600_000 + 30_000
     assert rules["LAYERING"].length == 200
     assert rules["LAYERING"].window_ms == 90_000
+    assert rules["EXCESSIVE_CANCELS"].length == 45 * 30 + 1
+    assert rules["EXCESSIVE_CANCELS"].window_ms == 1_800_000
     assert dict(rules["LARGE_ORDER"].config.thresholds_usd) == {
         "BTC": 500_000.0,
         "ETH": 250_000.0,
@@ -126,6 +129,7 @@ def test_an_unknown_setting_is_a_configuration_error(settings: dict[str, dict[st
         {"LARGE_ORDER": {"default_threshold_usd": "50000"}},
         {"VOLUME_SPIKE": {"growth_factor": None}},
         {"LAYERING": {"min_levels": 4.0}},
+        {"EXCESSIVE_CANCELS": {"cancels_per_fill": "6"}},
     ],
 )
 def test_a_setting_of_the_wrong_type_is_a_configuration_error(settings: dict[str, dict[str, Any]]) -> None:
@@ -149,6 +153,7 @@ def test_a_setting_of_the_wrong_type_is_a_configuration_error(settings: dict[str
         {"WASH_TRADING": {"base_strength": -0.1}},
         {"SPOOFING": {"min_ratio": 0.5}},
         {"LAYERING": {"cancel_within_ms": 0}},
+        {"EXCESSIVE_CANCELS": {"min_fills": 0}},
     ],
 )
 def test_a_setting_out_of_range_is_a_configuration_error(settings: dict[str, dict[str, Any]]) -> None:
