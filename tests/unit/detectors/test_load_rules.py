@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from riskengine.alerts import RECOMMENDED_ACTIONS
 from riskengine.detectors import available_rules, load_rules
 from riskengine.detectors.flash_crash import FlashCrash
 from riskengine.detectors.large_order import LargeOrder
@@ -13,6 +14,7 @@ from riskengine.detectors.rapid_burst import RapidBurst
 from riskengine.detectors.volume_spike import VolumeSpike
 from riskengine.detectors.wash_trading import WashTrading
 from riskengine.errors import ConfigurationError
+from riskengine.scoring.risk import PATTERN_ACTIONS
 
 ALL_RULES = [
     "EXCESSIVE_CANCELS",
@@ -59,6 +61,13 @@ def test_every_rule_is_discovered_and_loaded_with_defaults() -> None:
         "DOT": 75_000.0,
     }
     assert rules["LARGE_ORDER"].config.default_threshold_usd == 50_000.0
+
+
+def test_every_pattern_has_a_recommended_action_and_a_mitigation_action() -> None:
+    # Without one, an alert would say only "Review." and a trade's record would list no action for it.
+    patterns = {rule.pattern for rule in available_rules().values()}
+    assert patterns <= RECOMMENDED_ACTIONS.keys()
+    assert patterns <= PATTERN_ACTIONS.keys()
 
 
 def test_overrides_are_applied_and_mappings_merged() -> None:

@@ -14,6 +14,17 @@ RECOMMENDED_ACTIONS = {
     "LARGE_ORDER": "Verify the source of funds and the order's purpose with the customer.",
     "RAPID_BURST": "Check for automated trading outside the API agreement; rate-limit the account.",
     "VOLUME_SPIKE": "Watch the account for continued escalation; review recent deposits.",
+    "SPOOFING": (
+        "Review the cancelled order against the trades on the other side; restrict the account's order entry "
+        "and file a report if intent is confirmed."
+    ),
+    "LAYERING": (
+        "Review the cancelled layers against the trades on the other side; restrict the account's order entry "
+        "and file a report if intent is confirmed."
+    ),
+    "EXCESSIVE_CANCELS": (
+        "Check the account's order-to-trade ratio against the venue's limits; throttle its order entry."
+    ),
 }
 ESCALATION = {RiskLevel.CRITICAL: "Act now: ", RiskLevel.HIGH: "Review today: "}
 
