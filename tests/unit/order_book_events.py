@@ -103,9 +103,9 @@ class Tempo:
 
 
 TEMPOS = (
-    Tempo((1, 6_000), {"place": 5, "cancel": 4, "part": 1, "fill": 2, "amend": 1, "trade": 2}),  # spoofs, layers
+    Tempo((1, 2_000), {"place": 6, "cancel": 5, "part": 1, "fill": 1, "amend": 1, "trade": 2}),  # spoofs, layers
     Tempo((1, 1_500), {"place": 6, "cancel": 6, "part": 0, "fill": 1, "amend": 2, "trade": 0}),  # stuffing, cancels
-    Tempo((1, 90_000), {"place": 5, "cancel": 5, "part": 1, "fill": 1, "amend": 0, "trade": 1}),  # a slow ratio
+    Tempo((1, 40_000), {"place": 5, "cancel": 5, "part": 1, "fill": 1, "amend": 0, "trade": 1}),  # ratios, no stuffing
 )
 
 
