@@ -4,7 +4,8 @@ The engine hands a rule ``length`` events before the earliest new one and evicts
 ``window_ms`` (docs/architecture.md, section 2): how much more a window happens to hold depends on
 batching and eviction. A match (or its absence) must not, or a redelivered batch could raise a
 different alert. So: the answer at ``end`` is the same with only the last ``length`` events up to it,
-no older than ``window_ms`` before it, and with any events after it.
+no older than ``window_ms`` before it, and with any events after it; and so is a trade's order-book
+signal (``trade_signal``), which its analysed record's score keeps.
 """
 
 from __future__ import annotations
@@ -47,16 +48,20 @@ def test_a_match_depends_only_on_what_the_window_is_sure_to_hold(rule: SequenceR
         for end in range(len(events)):
             view = _view(rule, events, end)
             assert rule.check(events, end) == rule.check(view, len(view) - 1)
+            if events[end].is_trade:  # and so is a trade's score (SPOOFING's signal)
+                assert rule.trade_signal(events, end) == rule.trade_signal(view, len(view) - 1)
 
 
 def test_the_views_do_cut_history_and_rules_do_match_on_them() -> None:
     # Not vacuous: the views above are shorter than the windows, and every rule matches in some.
     for rule in RULES:
         tempo = TEMPOS[0] if rule.name != "EXCESSIVE_CANCELS" else TEMPOS[1]
-        cut = found = 0
+        cut = found = signals = 0
         for seed in range(40):
             for events in windows(random_flow(random.Random(seed), 150, tempo), rule.scope).values():
                 for end in range(len(events)):
                     cut += len(_view(rule, events, end)) < end + 1
                     found += rule.check(events, end) is not None
+                    signals += rule.trade_signal(events, end) > 0 if events[end].is_trade else 0
         assert cut >= 100 and found >= 5, rule.name
+        assert signals >= 5 or rule.name != "SPOOFING"

@@ -285,6 +285,35 @@ def test_settings_out_of_range_are_refused(settings: dict[str, float], message: 
         SpoofingConfig(**settings)  # type: ignore[arg-type]
 
 
+# --- the trade signal: a trade against an open bait, before any cancel --------------------------------------
+
+
+def _signal(events: list[WindowEvent], rule: Spoofing | None = None) -> float:
+    return (rule or Spoofing()).trade_signal(events, len(events) - 1)
+
+
+def test_a_trade_against_an_open_bait_gets_the_base_strength() -> None:
+    assert _signal([new(0, "B", "BUY", 150_000.0), trade(5_000, "t1", "SELL")]) == 0.6
+    assert _signal([new(0, "B", "BUY", 150_000.0), trade(30_000, "t1", "SELL")]) == 0.6  # placed exactly 30 s before
+
+
+def test_no_signal_without_an_open_bait_on_the_other_side_placed_within_30_s() -> None:
+    bait = new(0, "B", "BUY", 150_000.0)
+    assert _signal([bait, trade(30_001, "t1", "SELL")]) == 0.0  # placed too long ago
+    assert _signal([bait, trade(5_000, "t1", "BUY")]) == 0.0  # the same side
+    assert _signal([bait, cancel(4_000, "B"), trade(5_000, "t1", "SELL")]) == 0.0  # no longer open
+    part = order_event(4_000, "B", "PARTIAL_FILL", "BUY", 100_000.0, filled=500.0)
+    assert _signal([bait, part, trade(5_000, "t1", "SELL")]) == 0.0  # something filled
+    assert _signal([new(0, "B", "BUY", 99_999.0), trade(5_000, "t1", "SELL")]) == 0.0  # not bait-sized
+    history = placed_and_cancelled(20, -100_000, 1_000, 50_000.0)  # usual orders of $50,000: $150,000 is 3x
+    assert _signal([*history, bait, trade(5_000, "t1", "SELL")]) == 0.0
+
+
+def test_an_amended_bait_is_still_open() -> None:
+    events = [new(0, "B", "BUY", 150_000.0), order_event(1_000, "B", "AMEND", "BUY", 150_000.0, 99.0)]
+    assert _signal([*events, trade(5_000, "t1", "SELL")]) == 0.6
+
+
 # --- properties over random order flows -------------------------------------------------------------------
 
 

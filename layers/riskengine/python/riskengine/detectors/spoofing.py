@@ -25,7 +25,7 @@ from riskengine.detectors.base import (
     reaches_multiple_of_mean,
     within_reach,
 )
-from riskengine.detectors.order_book import FILLS, NEW, is_unfilled_cancel, trades_against
+from riskengine.detectors.order_book import CANCEL, FILLS, NEW, is_unfilled_cancel, trades_against
 from riskengine.windows.events import WindowEvent
 from riskengine.windows.spec import Scope
 
@@ -90,18 +90,44 @@ class Spoofing(SequenceRule):
         bait = self._bait(events, first, end)
         if bait is None or not bait.opposite:
             return None
-        placed = events[bait.placed]
-        previous = self._previous_notionals(events, first, bait.placed)
-        config = self.config
-        if len(previous) >= config.min_previous_orders:
-            if not reaches_multiple_of_mean(placed.notional, config.min_ratio, _middle(previous)):
-                return None
-            ratio = placed.notional / (config.min_ratio * statistics.median(previous))
-        elif placed.notional >= config.min_notional_usd:
-            ratio = placed.notional / config.min_notional_usd
-        else:
+        size = self._size(events, first, bait.placed)
+        if size is None:
             return None
+        previous, ratio = size
         return self._match(events, bait, previous, ratio)
+
+    def trade_signal(self, events: Sequence[WindowEvent], position: int) -> float:
+        """``base_strength`` when the trade at ``position`` is on the other side of an open order sized
+        like a bait, placed at most ``cancel_within_ms`` before it with nothing filled: the trade is
+        the spoof's profit, usually before the cancel that completes the match."""
+        trade = events[position]
+        first = max(0, position - self.length + 1)  # what the window is sure to hold
+        earliest = trade.timestamp - self.config.cancel_within_ms
+        closed: set[str] = set()  # orders cancelled or (partly) filled before the trade
+        open_against: list[int] = []  # NEWs of the others, on the other side
+        for placed in range(position - 1, first - 1, -1):
+            event = events[placed]
+            if event.timestamp < earliest:
+                break
+            if event.event_type == CANCEL or event.event_type in FILLS:
+                closed.add(event.order_id)
+            elif event.event_type == NEW and event.order_id not in closed and event.side != trade.side:
+                open_against.append(placed)
+        bait = any(self._size(events, first, placed) is not None for placed in open_against)
+        return self.config.base_strength if bait else 0.0
+
+    def _size(self, events: Sequence[WindowEvent], first: int, placed: int) -> tuple[list[float], float] | None:
+        """The previous orders' notionals and how far past its threshold the NEW at ``placed`` is, if
+        it is big enough to be a bait; None if not."""
+        previous = self._previous_notionals(events, first, placed)
+        notional, config = events[placed].notional, self.config
+        if len(previous) >= config.min_previous_orders:
+            if not reaches_multiple_of_mean(notional, config.min_ratio, _middle(previous)):
+                return None
+            return previous, notional / (config.min_ratio * statistics.median(previous))
+        if notional >= config.min_notional_usd:
+            return previous, notional / config.min_notional_usd
+        return None
 
     def _bait(self, events: Sequence[WindowEvent], first: int, end: int) -> _Bait | None:
         """Scan back from the cancel at ``end`` to its order's NEW, at most ``cancel_within_ms``
