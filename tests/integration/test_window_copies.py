@@ -89,7 +89,7 @@ def test_a_trade_inserted_inside_a_copy_by_another_writer_is_read(databases: tup
     read(other, [make_trade(9, "U2", "EX", 2_500, 9)])  # lands between copied market events
     windows = read(mine, [make_trade(10, "U1", "EX", 5_000, 10)])
     market = next(events for key, (_, events, _, _) in windows.items() if "{se:" in key)
-    assert "T9" in [event.trade_id for event in market]
+    assert "T9" in [event.event_id for event in market]
 
 
 def test_a_copy_that_starts_after_the_events_needed_is_not_used(databases: tuple[redis.Redis, redis.Redis]) -> None:

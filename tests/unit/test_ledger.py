@@ -88,3 +88,9 @@ def test_ledger_keys_spread_over_a_bounded_number_of_hash_tags() -> None:
     tags = {ledger_key(f"trade-{i}").split("}")[0] for i in range(5_000)}
     assert len(tags) == LEDGER_SLOTS
     assert ledger_key("T-1").endswith(":T-1") and ledger_key("T-1").startswith("rk:v2:{t:")
+
+
+def test_order_events_have_a_ledger_key_space_of_their_own() -> None:
+    trade_key, order_key = ledger_key("E-1"), ledger_key("E-1", order_event=True)
+    assert trade_key != order_key and order_key.endswith(":o:E-1")
+    assert trade_key.split("}")[0] == order_key.split("}")[0]  # same hash tag: no extra slot per batch

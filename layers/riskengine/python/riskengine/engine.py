@@ -30,8 +30,8 @@ from riskengine.codec import TRADES_SUBJECT, HeadEncoded
 from riskengine.detectors.base import Match, Rule, SequenceRule, TradeRule
 from riskengine.episodes import Episodes, Finding
 from riskengine.ledger import LedgerEntry, LedgerFormatError, fingerprint, ledger_key
-from riskengine.model import Trade, describe_arrival
-from riskengine.scoring import NO_BASELINE, RiskScorer, ScoreInputs, ScoringConfig
+from riskengine.model import Event, OrderEvent, Trade, describe_arrival
+from riskengine.scoring import NO_BASELINE, Baseline, RiskScorer, ScoreInputs, ScoringConfig
 from riskengine.windows.events import WindowEvent
 from riskengine.windows.spec import Scope, WindowSpec
 from riskengine.windows.store import LATE, AlertMark, WindowState, WindowStore
@@ -49,9 +49,9 @@ class RuleFailure:
 
 @dataclass(frozen=True, slots=True)
 class Conflict:
-    """A copy of a trade whose content differs from the copy that counts: dead-lettered."""
+    """A copy of a trade or order event whose content differs from the copy that counts: dead-lettered."""
 
-    trade: Trade
+    event: Event
     detail: str
 
 
@@ -72,7 +72,7 @@ class Evaluation:
 
 
 class _Accepted(NamedTuple):
-    trade: Trade
+    event: Event
     ledger_key: str
     fingerprint: str
     entry: LedgerEntry | None  # None: evaluated in this batch; otherwise answered from the ledger
@@ -84,10 +84,13 @@ def window_specs(
     """The windows the enabled rules and the scorer need, one per scope, merged.
 
     User windows are fed from one partition, in order, so they tolerate little lateness; market
-    windows are fed from every partition and tolerate the skew between partitions.
+    windows are fed from every partition and tolerate the skew between partitions. Order-book
+    scopes exist only when a rule needs them.
     """
-    lateness = {Scope.USER: user_lateness_ms, Scope.USER_SYMBOL: user_lateness_ms}
-    lateness[Scope.SYMBOL_EXCHANGE] = market_lateness_ms
+    lateness = dict.fromkeys((Scope.USER, Scope.USER_SYMBOL, Scope.USER_ORDERS), user_lateness_ms)
+    # A user's order-book window is fed by two topics (trades and orders), each at its own lag: it
+    # tolerates the skew between partitions, as market windows do.
+    lateness |= dict.fromkeys((Scope.SYMBOL_EXCHANGE, Scope.ORDER_BOOK), market_lateness_ms)
     specs = {
         Scope.USER: WindowSpec(
             Scope.USER, scoring.baseline_trades + 1, scoring.baseline_horizon_ms, lateness[Scope.USER]
@@ -124,29 +127,30 @@ class RiskEngine:
         self.ledger_ttl_ms = ledger_ttl_ms
         self._clock_ms = clock_ms
 
-    def evaluate(self, trades: Sequence[Trade]) -> Evaluation:
-        """Judge ``trades`` (arrival order): place new ones, detect, score. Nothing is recorded yet."""
+    def evaluate(self, events: Sequence[Event]) -> Evaluation:
+        """Judge ``events`` (arrival order): place new ones, detect, score the trades. Nothing is recorded yet."""
         evaluation = Evaluation()
-        if not trades:
+        if not events:
             return evaluation
         now = self._clock_ms()
-        accepted = self._classify(trades, evaluation)
+        accepted = self._classify(events, evaluation)
         fresh = [item for item in accepted if item.entry is None]
-        not_arrived = {item.trade.event_id for item in fresh}
-        earliest = _suffix_minima([item.trade.timestamp for item in fresh])
+        not_arrived = {item.event.event_id for item in fresh}
+        earliest = _suffix_minima([item.event.timestamp for item in fresh])
         episodes = Episodes(now, functools.partial(_check, evaluation))
-        judged: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        judged: dict[str, tuple[dict[str, Any] | None, list[dict[str, Any]]]] = {}
         start = 0
-        for part, windows in self.store.apply([item.trade for item in fresh]):
+        for part, windows in self.store.apply([item.event for item in fresh]):
             views: dict[str, ArrivalView] = {}
             arrival = (views, not_arrived, earliest[start])
             for item, own in zip(fresh[start : start + len(part)], windows.by_trade, strict=True):
-                judged[item.trade.event_id] = self._judge(item, own, arrival, episodes, evaluation, now)
+                judged[item.event.event_id] = self._judge(item, own, arrival, episodes, evaluation, now)
             not_arrived.difference_update(trade.event_id for trade in part)
             start += len(part)
         for item in accepted:
-            record, alerts = judged.pop(item.trade.event_id, None) or self._replay(item, evaluation, now)
-            evaluation.analyzed.append(record)
+            record, alerts = judged.pop(item.event.event_id, None) or self._replay(item, evaluation, now)
+            if record is not None:
+                evaluation.analyzed.append(record)
             evaluation.alerts += alerts
         evaluation.marks = episodes.marks
         return evaluation
@@ -157,30 +161,30 @@ class RiskEngine:
         lost writes exactly the same results again."""
         return self.store.commit(evaluation.ledger, self.ledger_ttl_ms, evaluation.marks)
 
-    def _classify(self, trades: Sequence[Trade], evaluation: Evaluation) -> list[_Accepted]:
-        """Trades to evaluate or answer from the ledger; copies of a trade are counted or set aside."""
-        keys = [ledger_key(trade.trade_id) for trade in trades]
+    def _classify(self, events: Sequence[Event], evaluation: Evaluation) -> list[_Accepted]:
+        """Events to evaluate or answer from the ledger; copies of an event are counted or set aside."""
+        keys = [ledger_key(event.event_id, order_event=isinstance(event, OrderEvent)) for event in events]
         lookup = self.store.lookup(keys)
-        digests = [_fingerprint(trade) for trade in trades]  # while Redis answers
-        counted: dict[str, tuple[str, str]] = {}  # trade id -> (fingerprint, arrival) of the copy that counts
+        digests = [_fingerprint(event) for event in events]  # while Redis answers
+        counted: dict[str, tuple[str, str]] = {}  # event id -> (fingerprint, arrival) of the copy that counts
         accepted: list[_Accepted] = []
-        for trade, key, digest, raw in zip(trades, keys, digests, lookup.result(), strict=True):
-            first = counted.get(trade.trade_id)
-            if first is None and raw is None:  # the usual case: a trade seen for the first time
-                counted[trade.trade_id] = (digest, trade.arrival)
-                accepted.append(_Accepted(trade, key, digest, None))
+        for event, key, digest, raw in zip(events, keys, digests, lookup.result(), strict=True):
+            first = counted.get(event.event_id)
+            if first is None and raw is None:  # the usual case: an event seen for the first time
+                counted[event.event_id] = (digest, event.arrival)
+                accepted.append(_Accepted(event, key, digest, None))
                 continue
             if first is None:
-                entry = _entry(raw, trade)
-                first = counted[trade.trade_id] = (digest, trade.arrival) if entry is None else _counted(entry)
+                entry = _entry(raw, event)
+                first = counted[event.event_id] = (digest, event.arrival) if entry is None else _counted(entry)
                 if first[0] == digest:
-                    accepted.append(_Accepted(trade, key, digest, entry))
+                    accepted.append(_Accepted(event, key, digest, entry))
                     evaluation.redelivered += entry is not None
                     continue
             elif first[0] == digest:  # a second copy inside this batch: answered once
                 evaluation.duplicates += 1
                 continue
-            evaluation.conflicts.append(Conflict(trade, _conflict(trade, first[1])))
+            evaluation.conflicts.append(Conflict(event, _conflict(event, first[1])))
         return accepted
 
     def _judge(
@@ -191,30 +195,27 @@ class RiskEngine:
         episodes: Episodes,
         evaluation: Evaluation,
         now: int,
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Place one trade in its windows, as they were when it arrived, and judge it there.
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """Place one event in its windows, as they were when it arrived, and judge it there.
 
-        ``arrival`` holds the part's window views (built on first use), the trades not arrived when
-        the part began and the lowest event time among them (see ArrivalView).
+        ``arrival`` holds the part's window views (built on first use), the events not arrived when
+        the part began and the lowest event time among them (see ArrivalView). A trade is scored;
+        an order event only raises alerts (its record is None).
         """
-        trade = item.trade
+        event = item.event
         views, not_arrived, earliest = arrival
         placed: dict[Scope, tuple[ArrivalView, int]] = {}
         late = False
         for scope, state in own.items():
-            if state.statuses[trade.event_id] == LATE:
+            if state.statuses[event.event_id] == LATE:
                 late = True
                 continue
             view = views.get(state.key)
             if view is None:
                 view = views[state.key] = ArrivalView(state, not_arrived, earliest)
-            placed[scope] = (view, view.arrive(trade.event_id))
-        findings = self._findings(trade, own, placed, episodes, evaluation)
-        user, market = placed.get(Scope.USER), placed.get(Scope.SYMBOL_EXCHANGE)
-        baseline = NO_BASELINE
-        if user is not None:
-            baseline = self.scorer.baseline(trade, user[0].before(user[1], self.scorer.config.baseline_trades))
-        cents = market[0].volume_cents(self.scorer.volume_window(trade.timestamp)) if market is not None else 0
+            placed[scope] = (view, view.arrive(event.event_id))
+        findings = self._findings(event, own, placed, episodes, evaluation)
+        baseline, cents = self._score_inputs(event, placed)
         strengths: dict[str, float] = {}
         alert_ids: list[str] = []
         alerts: list[dict[str, Any]] = []
@@ -227,43 +228,58 @@ class RiskEngine:
                 alerts.append(finding.alert)
             else:
                 evaluation.extended_episodes += 1
-        entry = LedgerEntry(trade.arrival, item.fingerprint, late, baseline, cents, strengths, alert_ids, alerts)
+        entry = LedgerEntry(event.arrival, item.fingerprint, late, baseline, cents, strengths, alert_ids, alerts)
         evaluation.ledger.append((item.ledger_key, entry.encode()))
         evaluation.new_alerts += alerts
         evaluation.late_trades += late
-        return self._analyzed(trade, entry, now), alerts
+        return self._analyzed(event, entry, now), alerts
+
+    def _score_inputs(self, event: Event, placed: Mapping[Scope, tuple[ArrivalView, int]]) -> tuple[Baseline, int]:
+        """The user's baseline and the market's volume before a trade (nothing for an order event)."""
+        user, market = placed.get(Scope.USER), placed.get(Scope.SYMBOL_EXCHANGE)
+        baseline = NO_BASELINE
+        if user is not None and isinstance(event, Trade):
+            baseline = self.scorer.baseline(event, user[0].before(user[1], self.scorer.config.baseline_trades))
+        cents = market[0].volume_cents(self.scorer.volume_window(event.timestamp)) if market is not None else 0
+        return baseline, cents
 
     def _findings(
         self,
-        trade: Trade,
+        event: Event,
         own: Mapping[Scope, WindowState],
         placed: Mapping[Scope, tuple[ArrivalView, int]],
         episodes: Episodes,
         evaluation: Evaluation,
     ) -> list[Finding]:
         findings = []
-        for rule in self.trade_rules:
-            try:
-                match = rule.check(trade)
-            except Exception as exc:  # a broken rule must not fail the batch: record it and go on
-                match = _failed(rule, trade.trade_id, evaluation, exc)
-            if match is not None:
-                findings.append(episodes.of_trade(rule, match, own[Scope.USER], trade))
+        if isinstance(event, Trade):
+            for rule in self.trade_rules:
+                try:
+                    match = rule.check(event)
+                except Exception as exc:  # a broken rule must not fail the batch: record it and go on
+                    match = _failed(rule, event.trade_id, evaluation, exc)
+                if match is not None:
+                    findings.append(episodes.of_trade(rule, match, own[Scope.USER], event))
         for rule in self.sequence_rules:
             where = placed.get(rule.scope)
-            if where is not None:  # a trade late for this window is never seen by its sequence rules
-                findings += episodes.of_sequence(rule, where[0], where[1], trade)
+            if where is not None:  # an event late for this window is never seen by its sequence rules
+                findings += episodes.of_sequence(rule, where[0], where[1], event)
         return findings
 
-    def _replay(self, item: _Accepted, evaluation: Evaluation, now: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """A trade already in the ledger: its first result again, exactly."""
+    def _replay(
+        self, item: _Accepted, evaluation: Evaluation, now: int
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """An event already in the ledger: its first result again, exactly."""
         entry = item.entry
         assert entry is not None
         evaluation.republished_alerts += len(entry.alerts)
         evaluation.late_trades += entry.late
-        return self._analyzed(item.trade, entry, now), [dict(alert) for alert in entry.alerts]
+        return self._analyzed(item.event, entry, now), [dict(alert) for alert in entry.alerts]
 
-    def _analyzed(self, trade: Trade, entry: LedgerEntry, now: int) -> dict[str, Any]:
+    def _analyzed(self, trade: Event, entry: LedgerEntry, now: int) -> dict[str, Any] | None:
+        """The analysed-trade record of a trade; None for an order event (it raises alerts only)."""
+        if not isinstance(trade, Trade):
+            return None
         scored = self.scorer.score(
             ScoreInputs(trade, entry.strengths, entry.baseline, entry.market_volume_cents, entry.late)
         )
@@ -302,27 +318,31 @@ def _suffix_minima(values: Sequence[int]) -> list[int]:
     return minima
 
 
-def _fingerprint(trade: Trade) -> str:
-    """From the trade's canonical Avro body; for trades built without one, from its record."""
-    return fingerprint(trade.content or repr(sorted(trade.record.items())).encode())
+def _fingerprint(event: Event) -> str:
+    """From the event's canonical Avro body; for events built without one, from its record."""
+    return fingerprint(event.content or repr(sorted(event.record.items())).encode())
 
 
 def _counted(entry: LedgerEntry) -> tuple[str, str]:
     return entry.fingerprint, entry.arrival
 
 
-def _entry(raw: bytes | None, trade: Trade) -> LedgerEntry | None:
+def _entry(raw: bytes | None, event: Event) -> LedgerEntry | None:
     if raw is None:
         return None
     try:
         return LedgerEntry.decode(raw)
-    except LedgerFormatError as exc:  # not ours to read: evaluate the trade as new rather than fail forever
-        logger.warning("ignoring the ledger entry of %s: %s", trade.trade_id, exc)
+    except LedgerFormatError as exc:  # not ours to read: evaluate the event as new rather than fail forever
+        logger.warning("ignoring the ledger entry of %s: %s", event.event_id, exc)
         return None
 
 
-def _conflict(trade: Trade, first_arrival: str) -> str:
+def _conflict(event: Event, first_arrival: str) -> str:
+    if isinstance(event, OrderEvent):
+        what, field_name = f"order event {event.event_id}", "eventId"
+    else:
+        what, field_name = f"trade {event.trade_id}", "tradeId"
     return (
-        f"trade {trade.trade_id} was first received at {describe_arrival(first_arrival)} with different content; "
-        "the first copy's result stands. Send a correction under a new tradeId."
+        f"{what} was first received at {describe_arrival(first_arrival)} with different content; "
+        f"the first copy's result stands. Send a correction under a new {field_name}."
     )

@@ -1,4 +1,4 @@
-"""The trade ledger: what the engine decided for each trade, remembered by trade id.
+"""The ledger: what the engine decided for each trade and order event, remembered by its id.
 
 Every accepted trade gets one entry, written before its results are published. The entry holds
 the first copy's arrival and content fingerprint and everything its score and alerts were made
@@ -39,10 +39,13 @@ class LedgerFormatError(ValueError):
     """An entry this version cannot read (written by another version, or damaged)."""
 
 
-def ledger_key(trade_id: str) -> str:
-    """The key of a trade's entry. Keyed by trade id alone: a trade id is unique across users."""
-    tag = zlib.crc32(trade_id.encode()) % LEDGER_SLOTS
-    return f"{KEY_PREFIX}:{{t:{tag}}}:{trade_id}"
+def ledger_key(event_id: str, *, order_event: bool = False) -> str:
+    """The key of a trade's or an order event's entry. Keyed by id alone (a trade id, or an order
+    event's eventId, is unique across users); order events have a key space of their own, so a
+    trade and an order event that share an id never answer for each other."""
+    tag = zlib.crc32(event_id.encode()) % LEDGER_SLOTS
+    space = "o:" if order_event else ""
+    return f"{KEY_PREFIX}:{{t:{tag}}}:{space}{event_id}"
 
 
 def fingerprint(content: bytes) -> str:

@@ -76,9 +76,16 @@ def check_arrival(partition: int, offset: int) -> None:
         raise ValueError(f"partition {partition} / offset {offset} outside what arrival keys can order")
 
 
+# Appended to an order event's arrival key. Order-book windows hold trades and order events, read
+# from two topics: a trade and an order event at the same partition and offset still sort apart,
+# the same way in Python (by arrival key) and in Redis (by member bytes).
+ORDER_ARRIVAL_SUFFIX = "o"
+
+
 def describe_arrival(key: str) -> str:
     """An arrival key in words, for messages: ``partition 3, offset 1234``."""
-    return f"partition {int(key[:PARTITION_DIGITS], 16)}, offset {int(key[PARTITION_DIGITS:], 16)}"
+    offset = key[PARTITION_DIGITS:].removesuffix(ORDER_ARRIVAL_SUFFIX)
+    return f"partition {int(key[:PARTITION_DIGITS], 16)}, offset {int(offset, 16)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +146,7 @@ class OrderEvent:
     arrival: str = ""
     # ... and its Avro body in the latest OrderEvent schema, the same for every copy; empty when not known.
     content: bytes = field(default=b"", repr=False, compare=False)
+
+
+# What the engine evaluates: a trade, or an order event (order events raise alerts but are not scored).
+Event = Trade | OrderEvent

@@ -1,5 +1,7 @@
 """One trigger batch end to end: order, decode, validate, evaluate, record (while encoding), then write.
 
+A processor reads one topic: trades (``TRADES``) or order events (``ORDER_EVENTS``), through the same steps.
+
 Order matters for "nothing lost, nothing doubled". Records are taken in arrival order (each
 partition in offset order, partitions merged by record timestamp), the order a batch of one at a
 time would have seen them. The engine's decisions (ledger entries, alert marks) are recorded
@@ -18,16 +20,42 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskengine.codec import TRADES_SUBJECT, AvroCodec, AvroEncodeError, CodecError, RegistryUnavailable
+from riskengine.codec import (
+    ORDERS_SUBJECT,
+    TRADES_SUBJECT,
+    AvroCodec,
+    AvroEncodeError,
+    CodecError,
+    RegistryUnavailable,
+)
 from riskengine.engine import Evaluation, RiskEngine
-from riskengine.errors import InvalidTrade, SinkError, StateStoreError
-from riskengine.model import SourceRecord, Trade
+from riskengine.errors import InvalidRecord, SinkError, StateStoreError
+from riskengine.model import ORDER_ARRIVAL_SUFFIX, Event, SourceRecord
 from riskengine.msk import arrival_order, batch_item_failures
 from riskengine.sinks.base import DeadLetter, Sink
-from riskengine.validation import DEFAULT_MAX_FUTURE_SKEW_MS, DEFAULT_MAX_TRADE_AGE_MS, validate_trade
+from riskengine.validation import (
+    DEFAULT_MAX_FUTURE_SKEW_MS,
+    DEFAULT_MAX_TRADE_AGE_MS,
+    validate_order,
+    validate_trade,
+)
 
 logger = logging.getLogger(__name__)
 CONFLICTING_DUPLICATE = "conflicting_duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordKind:
+    """What a processor's topic carries: the schema subject its records are encoded with, how a
+    decoded record is validated (raising InvalidRecord) and what the records' arrival keys end with."""
+
+    subject: str
+    validate: Callable[..., Event]
+    arrival_suffix: str = ""
+
+
+TRADES = RecordKind(TRADES_SUBJECT, validate_trade)
+ORDER_EVENTS = RecordKind(ORDERS_SUBJECT, validate_order, ORDER_ARRIVAL_SUFFIX)
 
 
 @dataclass(slots=True)
@@ -60,13 +88,14 @@ class BatchProcessor:
     max_future_skew_ms: int = DEFAULT_MAX_FUTURE_SKEW_MS
     max_trade_age_ms: int = DEFAULT_MAX_TRADE_AGE_MS
     clock_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
+    kind: RecordKind = TRADES
 
     def process(self, records: Sequence[SourceRecord]) -> BatchOutcome:
         started = time.perf_counter()
         outcome = BatchOutcome(received=len(records))
         try:
-            trades, letters = self._accept(arrival_order(records))
-            evaluation = self.engine.evaluate(trades)
+            events, letters = self._accept(arrival_order(records))
+            evaluation = self.engine.evaluate(events)
             letters += self._conflicts(evaluation, records)
             recording = self.engine.commit(evaluation)  # Redis records while the results are encoded
             prepared = self.sink.prepare(evaluation.analyzed, evaluation.alerts, letters)
@@ -90,45 +119,46 @@ class BatchProcessor:
         outcome.latency_ms = (time.perf_counter() - started) * 1000
         return outcome
 
-    def _accept(self, records: Sequence[SourceRecord]) -> tuple[list[Trade], list[DeadLetter]]:
-        """Decoded, valid trades in arrival order, and a dead letter for every other record."""
+    def _accept(self, records: Sequence[SourceRecord]) -> tuple[list[Event], list[DeadLetter]]:
+        """Decoded, valid events in arrival order, and a dead letter for every other record."""
         now = self.clock_ms()
-        trades: list[Trade] = []
+        kind = self.kind
+        events: list[Event] = []
         letters: list[DeadLetter] = []
         for record in records:
             try:
                 if not record.value:
-                    raise InvalidTrade("record has no value", reason="empty_value")
-                raw = self.codec.decode(TRADES_SUBJECT, record.value)
-                trade = validate_trade(
+                    raise InvalidRecord("record has no value", reason="empty_value")
+                raw = self.codec.decode(kind.subject, record.value)
+                event = kind.validate(
                     raw,
                     now_ms=now,
                     max_future_skew_ms=self.max_future_skew_ms,
                     max_age_ms=self.max_trade_age_ms,
-                    arrival=record.arrival,
+                    arrival=record.arrival + kind.arrival_suffix,
                     content=self._content(record.value, raw),
                 )
             except RegistryUnavailable:
                 raise  # not the record's fault: retry the batch rather than dead-letter good data
-            except (CodecError, InvalidTrade) as exc:
+            except (CodecError, InvalidRecord) as exc:
                 letters.append(_dead_letter(record, exc.reason, exc.detail))
                 continue
-            trades.append(trade)
-        return trades, letters
+            events.append(event)
+        return events, letters
 
     def _content(self, value: bytes, raw: dict[str, Any]) -> bytes:
-        """The trade's canonical Avro body: the same for every copy whatever its encoding."""
+        """The event's canonical Avro body: the same for every copy whatever its encoding."""
         try:
-            return self.codec.canonical_body(TRADES_SUBJECT, value, raw)
-        except AvroEncodeError:  # not a valid trade: validation says why; it is never used
+            return self.codec.canonical_body(self.kind.subject, value, raw)
+        except AvroEncodeError:  # not a valid record: validation says why; it is never used
             return b""
 
     def _conflicts(self, evaluation: Evaluation, records: Sequence[SourceRecord]) -> list[DeadLetter]:
         if not evaluation.conflicts:
             return []
-        by_arrival = {record.arrival: record for record in records}
+        by_arrival = {record.arrival + self.kind.arrival_suffix: record for record in records}
         return [
-            _dead_letter(by_arrival[conflict.trade.arrival], CONFLICTING_DUPLICATE, conflict.detail)
+            _dead_letter(by_arrival[conflict.event.arrival], CONFLICTING_DUPLICATE, conflict.detail)
             for conflict in evaluation.conflicts
         ]
 

@@ -20,7 +20,7 @@ from riskengine.codec import AvroCodec, registry_from_env
 from riskengine.detectors import load_rules
 from riskengine.engine import RiskEngine, window_specs
 from riskengine.errors import ConfigurationError
-from riskengine.pipeline import BatchProcessor
+from riskengine.pipeline import ORDER_EVENTS, TRADES, BatchProcessor, RecordKind
 from riskengine.scoring import ScoringConfig
 from riskengine.settings import RedisIamAuth, Settings
 from riskengine.sinks import DiscardSink, JsonlSink, KafkaSink, Sink
@@ -100,8 +100,13 @@ def build_sink(settings: Settings, codec: AvroCodec) -> Sink:
     return KafkaSink(KafkaProducer(**settings.kafka.producer_config()), codec, settings.topics)
 
 
-def build_processor(settings: Settings, sink: Sink | None = None, codec: AvroCodec | None = None) -> BatchProcessor:
-    """A processor on real clients, its sink chosen by ``settings.sink`` unless one is given."""
+def build_processor(
+    settings: Settings, sink: Sink | None = None, codec: AvroCodec | None = None, kind: RecordKind = TRADES
+) -> BatchProcessor:
+    """A processor of ``kind`` records on real clients, its sink chosen by ``settings.sink`` unless one is given.
+
+    Trade and order-event processors built from the same settings share their rules and windows.
+    """
     codec = codec or AvroCodec(registry_from_env())
     sink = sink or build_sink(settings, codec)
     engine = build_engine(redis_client(settings), settings)
@@ -111,13 +116,22 @@ def build_processor(settings: Settings, sink: Sink | None = None, codec: AvroCod
         sink=sink,
         max_future_skew_ms=settings.max_future_skew_ms,
         max_trade_age_ms=settings.max_trade_age_ms,
+        kind=kind,
     )
 
 
 @functools.cache
 def default_processor() -> BatchProcessor:
-    """The container-wide processor configured from the environment."""
+    """The container-wide trade processor configured from the environment."""
     processor = build_processor(Settings.from_env())
+    tune_garbage_collector()
+    return processor
+
+
+@functools.cache
+def default_order_processor() -> BatchProcessor:
+    """The container-wide order-event processor configured from the environment (``score_orders``)."""
+    processor = build_processor(Settings.from_env(), kind=ORDER_EVENTS)
     tune_garbage_collector()
     return processor
 
@@ -137,7 +151,8 @@ def tune_garbage_collector() -> None:
 
 
 def close_default_processor() -> None:
-    """Release the container-wide processor's sink and forget it (local tools and tests)."""
-    if default_processor.cache_info().currsize:
-        default_processor().sink.close()
-    default_processor.cache_clear()
+    """Release the container-wide processors' sinks and forget them (local tools and tests)."""
+    for cached in (default_processor, default_order_processor):
+        if cached.cache_info().currsize:
+            cached().sink.close()
+        cached.cache_clear()

@@ -40,14 +40,12 @@ class Scope(StrEnum):
             return f"{KEY_PREFIX}:{{u:{event.user_id}}}:o"
         return f"{KEY_PREFIX}:{{se:{event.symbol}@{event.exchange}}}"
 
-    def holds(self, event: Trade | OrderEvent) -> bool:
-        """Whether events of this kind belong in this scope's windows."""
-        if isinstance(event, OrderEvent):
-            return self in ORDER_SCOPES
-        return self is not Scope.USER_ORDERS
-
-
-ORDER_SCOPES = frozenset({Scope.ORDER_BOOK, Scope.USER_ORDERS})
+    @property
+    def kinds(self) -> tuple[type[Trade | OrderEvent], ...]:
+        """The kinds of event this scope's windows hold (for ``isinstance``)."""
+        if self is Scope.ORDER_BOOK:
+            return (Trade, OrderEvent)
+        return (OrderEvent,) if self is Scope.USER_ORDERS else (Trade,)
 
 
 @dataclass(frozen=True, slots=True)

@@ -257,8 +257,10 @@ class RedisWindowStore:
         windows: dict[str, tuple[WindowState, list[Trade]]] = {}
         by_trade: list[dict[Scope, WindowState]] = [{} for _ in trades]
         for spec in self._specs.values():
-            key_of = spec.scope.key
+            key_of, kinds = spec.scope.key, spec.scope.kinds
             for trade, mine in zip(trades, by_trade, strict=True):
+                if not isinstance(trade, kinds):
+                    continue
                 key = key_of(trade)
                 entry = windows.get(key)
                 if entry is None:
