@@ -112,12 +112,12 @@ def replay(
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Records per MSK-shaped batch.")] = 1_000,
 ) -> None:
-    """Feed a JSON Lines file of trades (and order events) through the real handler, in file order.
+    """Feed a JSON Lines file of trades and order events through the real handlers, in file order.
 
     Windows use the events' own timestamps, so a replay gives the same alerts however fast it
     runs. Writes OUT/alerts.jsonl, OUT/analyzed.jsonl and OUT/rejected.jsonl (line + reason).
-    A line with "kind": "order" is an order event: counted, not evaluated until the order
-    pipeline is built; any other kind is rejected.
+    A line with "kind": "order" is an order event, fed to functions/score_orders (its alerts join
+    alerts.jsonl); other lines are trades, fed to functions/score_trades; any other kind is rejected.
     """
     from riskengine_tools.local.replay import ReplayFailed, count_lines
     from riskengine_tools.local.replay import replay as run_replay

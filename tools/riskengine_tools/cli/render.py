@@ -99,18 +99,11 @@ def replay_report(console: Console, report: ReplayReport) -> None:
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("Lines read", f"{report.lines:,}")
-    table.add_row("Order events", order_events(report))
+    table.add_row("Order events", f"{report.orders:,}")
     table.add_row("analyzed.jsonl", f"{report.analyzed:,}")
     table.add_row("alerts.jsonl", f"{report.alerts:,}")
     table.add_row("rejected.jsonl", f"{report.rejected:,}")
     console.print(table)
-
-
-def order_events(report: ReplayReport) -> str:
-    """How many order events were read, and whether anything evaluated them."""
-    if report.orders and not report.orders_evaluated:
-        return f"{report.orders:,} (not evaluated: the order pipeline is not built yet)"
-    return f"{report.orders:,}"
 
 
 BACKTEST_COLUMNS = ("Pattern", "Alerts", "TP", "FP", "Episodes", "Missed", "Precision", "Recall", "F1")
@@ -135,7 +128,7 @@ def backtest_report(console: Console, results: list[RuleSetResult], *, episodes:
     if results:
         replayed = results[0].replay  # the same file for every rule set
         counts = f"Lines read: {replayed.lines:,}; rejected: {replayed.rejected:,}"
-        console.print(f"{counts}; order events: {order_events(replayed)}")
+        console.print(f"{counts}; order events: {replayed.orders:,}")
 
 
 def _pattern_cells(counts: PatternScore) -> list[str]:
