@@ -82,3 +82,16 @@ def test_a_stream_with_invalid_trades_writes_them_and_keeps_every_other_line_val
     assert config.end_ms == config.start_ms + 90_000
     ids = {record.get("eventId", record.get("tradeId")) for record in records}
     assert all(set(label["eventIds"]) <= ids for label in stream.labels())
+
+
+@pytest.mark.parametrize("whole_episodes", [True, False])
+def test_without_whole_episodes_a_short_stream_keeps_its_trade_flow_episodes_and_labels_only_finished_ones(
+    whole_episodes: bool,
+) -> None:
+    """A minute is shorter than the trade flow's drain: whole episodes leave it none; without them (the demo)
+    they are planned to the end, and every label still names events that are all in the stream."""
+    stream = MixedStream(StreamConfig(seed=5, minutes=1, users=300, whole_episodes=whole_episodes))
+    ids = {record.get("eventId", record.get("tradeId")) for record in stream.records()}
+    spine = [label for label in stream.labels() if label["eventIds"][0].startswith("T-")]  # the trade flow's ids
+    assert bool(spine) is not whole_episodes
+    assert all(set(label["eventIds"]) <= ids for label in stream.labels())

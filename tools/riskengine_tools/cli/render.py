@@ -46,17 +46,19 @@ def demo_report(console: Console, report: DemoReport) -> None:
     summary.add_column(justify="right")
     latencies = sorted(report.latencies_ms)
     rows = [
-        ("Trades produced", f"{report.produced:,}"),
+        ("Trades produced (crypto-trades)", f"{report.produced:,}"),
+        ("Order events produced (crypto-orders)", f"{report.orders_produced:,}"),
         ("Trades scored (read back from risk-analyzed-trades)", f"{report.scored:,}"),
+        ("Order events evaluated (acknowledged by score_orders)", f"{report.orders_evaluated:,}"),
         ("Late trades (older than the allowed lateness)", f"{report.late:,}"),
-        ("Dead-lettered (crypto-trades-dlq)", _reasons(report.dead_lettered)),
+        ("Dead-lettered (crypto-trades-dlq, both inputs)", _reasons(report.dead_lettered)),
         ("Alerts raised (risk-alerts)", f"{sum(report.alerts.values()):,}"),
         ("Alerts delivered through SNS (SQS subscriber)", f"{report.sns_delivered:,}"),
         ("Digests sent", f"{report.digests_sent:,}"),
         ("Email notifications (HIGH/CRITICAL filter)", f"{report.email_notifications:,}"),
         ("Documents indexed: trades / alerts", f"{report.indexed_trades:,} / {report.indexed_alerts:,}"),
         ("Batches / retries", f"{report.batches:,} / {report.retries:,}"),
-        ("Throughput, end to end", f"{report.throughput:,.0f} trades/s"),
+        ("Throughput, end to end", f"{report.throughput:,.0f} trades and order events/s"),
         ("Batch latency p50 / p99", f"{_percentile(latencies, 50):,.1f} / {_percentile(latencies, 99):,.1f} ms"),
     ]
     for name, value in rows:
@@ -73,7 +75,7 @@ def _alerts_table(report: DemoReport) -> Table:
         table.add_column(severity, justify="right")
     table.add_column("Total", justify="right", style="bold")
     table.add_column("Injected episodes", justify="right", style="dim")
-    patterns = sorted({pattern for pattern, _ in report.alerts} | set(report.injected))
+    patterns = sorted({pattern for pattern, _ in report.alerts} | set(report.injected) | set(report.patterns))
     for pattern in patterns:
         counts = [report.alerts.get((pattern, s), 0) for s in SEVERITIES]
         injected = report.injected.get(pattern)

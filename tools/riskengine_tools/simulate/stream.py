@@ -46,7 +46,10 @@ class StreamConfig:
 
     ``invalid_fraction`` corrupts that share of the trade flow's normal trades as the trade simulator does
     (``SimulatorConfig.invalid_fraction``): ``riskengine demo`` shows dead letters; a file for measuring
-    detection (``riskengine simulate``) has none.
+    detection (``riskengine simulate``) has none. ``whole_episodes`` stops planning the trade flow's
+    episodes ``SPINE_DRAIN_MS`` before the end, so every one is complete and labelled (a back-test needs
+    that); without it they are planned to the end and one still in flight there is cut and left unlabelled
+    (``riskengine demo``, whose short runs would otherwise lose most of them).
     """
 
     seed: int
@@ -54,6 +57,7 @@ class StreamConfig:
     users: int = 1_500
     start_ms: int = DEFAULT_START_MS
     invalid_fraction: float = 0.0
+    whole_episodes: bool = True
 
     def __post_init__(self) -> None:
         if not self.minutes > 0:
@@ -119,7 +123,7 @@ class MixedStream:
         self.lines: Counter[str] = Counter()  # "trade", "fill trade", "order event" (and "invalid trade")
 
     def records(self) -> Iterator[Record]:
-        spine_stop_ms = self.config.end_ms - SPINE_DRAIN_MS
+        spine_stop_ms = self.config.end_ms - SPINE_DRAIN_MS if self.config.whole_episodes else sys.maxsize
         stopped = False
         invalid = self._sim.invalid_trades
         for trade, tag in self._sim.tagged_trades(sys.maxsize):
@@ -150,7 +154,7 @@ class MixedStream:
             self.lines["trade"] += 1
             yield record
         yield from self._order_records(self._queue.flush())
-        if self._labels.unfinished:
+        if self._labels.unfinished and self.config.whole_episodes:
             raise RuntimeError(
                 f"{self._labels.unfinished} injected episodes did not finish before the end of the stream"
             )
