@@ -143,3 +143,41 @@ def sell_run(
         )
         for i in range(count)
     ]
+
+
+def order_event(
+    event_id: str,
+    order_id: str,
+    event_type: str,
+    *,
+    user: str = "U1",
+    symbol: str = "BTC/USDT",
+    side: str = "BUY",
+    quantity: float = 1.0,
+    filled: float = 0.0,
+    price: float = 100.0,
+    at: int = 0,
+    exchange: str = "BINANCE",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A valid OrderEvent ``at`` ms after BASE_TS: ``quantity`` open after it, ``filled`` cumulative."""
+    base, quote = symbol.split("/")
+    return {
+        "eventId": event_id,
+        "orderId": order_id,
+        "userId": user,
+        "customerId": f"C-{user}",
+        "symbol": symbol,
+        "baseAsset": base,
+        "quoteAsset": quote,
+        "side": side,
+        "orderType": "LIMIT",
+        "eventType": event_type,
+        "price": price,
+        "quantity": quantity,
+        "filledQuantity": filled,
+        "notional": quantity * price,
+        "timestamp": BASE_TS + at,
+        "exchange": exchange,
+        **extra,
+    }

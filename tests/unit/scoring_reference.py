@@ -14,6 +14,9 @@ from riskengine.scoring import risk
 from riskengine.scoring.levels import level_for_score
 from riskengine.scoring.risk import COMPLIANCE_FLAGS, Baseline, ScoreInputs
 
+# The order-book signal's share of behaviour is weighted as behaviour.
+_WEIGHT_OF = {"orderBook": "behaviour"}
+
 
 class RiskScorer(risk.RiskScorer):
     def score(self, inputs: ScoreInputs) -> dict[str, object]:
@@ -21,14 +24,16 @@ class RiskScorer(risk.RiskScorer):
         volume, volume_analysis = self._volume(trade, inputs.baseline)
         impact, impact_analysis = self._market_impact(trade, inputs.market_volume_cents / 100)
         flags = self._compliance_flags(trade)
+        behaviour = 1.0 - math.prod(1.0 - s for s in inputs.pattern_strengths.values())
         components = {
-            "behaviour": 1.0 - math.prod(1.0 - s for s in inputs.pattern_strengths.values()),
+            "behaviour": behaviour,
+            "orderBook": (1.0 - behaviour) * inputs.order_book,
             "volume": volume,
             "compliance": max((COMPLIANCE_FLAGS[f] for f in flags), default=0.0),
             "marketImpact": impact,
         }
         contributions, score = exact_contributions(
-            {name: self.config.weights[name] * value for name, value in components.items()}
+            {name: self.config.weights[_WEIGHT_OF.get(name, name)] * value for name, value in components.items()}
         )
         level = level_for_score(score)
         return {

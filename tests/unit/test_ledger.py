@@ -28,6 +28,7 @@ finite = st.floats(allow_nan=False, allow_infinity=False)
     strengths=st.dictionaries(st.sampled_from(["RAPID_BURST", "FLASH_CRASH"]), st.floats(0, 1)),
     alert_ids=st.lists(st.text("0123456789abcdef", min_size=32, max_size=32), max_size=3),
     with_alert=st.booleans(),
+    order_book=st.one_of(st.just(0.0), st.floats(0, 1)),
 )
 def test_an_entry_reads_back_exactly(
     arrival: str,
@@ -37,16 +38,22 @@ def test_an_entry_reads_back_exactly(
     strengths: dict[str, float],
     alert_ids: list[str],
     with_alert: bool,
+    order_book: float,
 ) -> None:
-    entry = LedgerEntry(
-        arrival, "0123456789abcdef", late, baseline, cents, strengths, alert_ids, [ALERT] if with_alert else []
-    )
+    alerts = [ALERT] if with_alert else []
+    entry = LedgerEntry(arrival, "0123456789abcdef", late, baseline, cents, strengths, alert_ids, alerts, order_book)
     decoded = LedgerEntry.decode(entry.encode().encode())
     assert decoded.arrival == arrival and decoded.late is late and decoded.market_volume_cents == cents
     assert repr(decoded.baseline) == repr(baseline)  # bit for bit, signs of zeros included
     assert dict(decoded.strengths) == strengths
     assert list(decoded.alert_ids) == alert_ids
-    assert list(decoded.alerts) == ([ALERT] if with_alert else [])
+    assert list(decoded.alerts) == alerts
+    assert decoded.order_book == order_book
+
+
+def test_an_entry_written_before_order_book_signals_still_reads() -> None:
+    entry = LedgerEntry.decode(f"{arrival_key(3, 1234)}\x1ffeedfacecafebeef\x1f\x1f0,0.0,0.0\x1f0\x1f")
+    assert entry.order_book == 0.0 and entry.market_volume_cents == 0
 
 
 def test_an_entry_without_patterns_is_short() -> None:
@@ -56,7 +63,14 @@ def test_an_entry_without_patterns_is_short() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "a\x1fb", "x\x1ffp\x1f\x1fnot,a,baseline\x1f0\x1f", "x\x1ffp\x1f\x1f1,2,3\x1f0\x1f[1]"]
+    "text",
+    [
+        "",
+        "a\x1fb",
+        "x\x1ffp\x1f\x1fnot,a,baseline\x1f0\x1f",
+        "x\x1ffp\x1f\x1f1,2,3\x1f0\x1f[1]",
+        "x\x1ffp\x1f\x1f1,2,3\x1f0\x1f\x1f0.5\x1fextra",
+    ],
 )
 def test_an_entry_this_version_cannot_read_is_refused(text: str) -> None:
     with pytest.raises(LedgerFormatError):

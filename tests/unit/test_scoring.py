@@ -64,11 +64,12 @@ def _score(
     buckets: Mapping[int, float] | None = None,
     late: bool = False,
     config: ScoringConfig | None = None,
+    order_book: float = 0.0,
 ) -> dict[str, Any]:
     """Score ``trade`` against ``previous`` user trades and market ``buckets`` (bucket -> USD), as the harness would."""
     scorer, trade = RiskScorer(config), trade or _trade()
     cents = sum(round((buckets or {}).get(bucket, 0.0) * 100) for bucket in scorer.volume_window(trade.timestamp))
-    inputs = ScoreInputs(trade, patterns or {}, scorer.baseline(trade, previous), cents, late)
+    inputs = ScoreInputs(trade, patterns or {}, scorer.baseline(trade, previous), cents, late, order_book)
     return scorer.score(inputs)
 
 
@@ -85,7 +86,13 @@ def test_a_plain_trade_scores_zero_and_low() -> None:
     scored = _score()
     assert scored["riskScore"] == 0.0
     assert scored["finalRiskLevel"] == "LOW"
-    assert _contributions(scored) == {"behaviour": 0.0, "volume": 0.0, "compliance": 0.0, "marketImpact": 0.0}
+    assert _contributions(scored) == {
+        "behaviour": 0.0,
+        "orderBook": 0.0,
+        "volume": 0.0,
+        "compliance": 0.0,
+        "marketImpact": 0.0,
+    }
     assert scored["complianceFlags"] == []
     assert scored["riskMitigationActions"] == []
     assert scored["lateEvent"] is False
@@ -397,6 +404,30 @@ def test_invalid_scoring_configuration_is_refused(kwargs: dict[str, Any]) -> Non
 def test_custom_weights_change_the_contributions() -> None:
     config = ScoringConfig(weights={"behaviour": 0.4, "volume": 0.2, "compliance": 0.3, "marketImpact": 0.1})
     scored = _score(_trade(country="KP"), patterns={"LARGE_ORDER": 1.0}, config=config)
-    assert _contributions(scored) == {"behaviour": 0.4, "volume": 0.0, "compliance": 0.3, "marketImpact": 0.0}
+    assert _contributions(scored) == {
+        "behaviour": 0.4,
+        "orderBook": 0.0,
+        "volume": 0.0,
+        "compliance": 0.3,
+        "marketImpact": 0.0,
+    }
     assert scored["riskScore"] == pytest.approx(0.7)
     assert scored["finalRiskLevel"] == "CRITICAL"
+
+
+def test_an_order_book_signal_alone_lifts_a_trade_out_of_low_and_says_so() -> None:
+    scored = _score(order_book=0.6)
+    assert _contributions(scored)["orderBook"] == pytest.approx(0.36)
+    assert _contributions(scored)["behaviour"] == 0.0
+    assert scored["finalRiskLevel"] == "MEDIUM" and scored["riskScore"] == 0.36
+
+
+@given(st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_the_order_book_signal_combines_with_patterns_as_one_more_pattern_would(pattern: float, signal: float) -> None:
+    with_signal = _score(patterns={"WASH_TRADING": pattern}, order_book=signal)
+    as_pattern = _score(patterns={"WASH_TRADING": pattern, "OTHER": signal})
+    contributions = _contributions(with_signal)
+    assert contributions["behaviour"] + contributions["orderBook"] == pytest.approx(
+        _contributions(as_pattern)["behaviour"], abs=2e-6
+    )
+    assert with_signal["riskScore"] == pytest.approx(as_pattern["riskScore"], abs=2e-6)

@@ -43,6 +43,7 @@ def _exact(value: Any) -> Any:
     country=st.sampled_from([None, "DE", "KP", "IR"]),
     counterparty=st.sampled_from([None, "U1", "U2"]),
     late=st.booleans(),
+    order_book=st.one_of(st.just(0.0), UNIT),
 )
 def test_score_is_the_references_score(
     config: ScoringConfig,
@@ -55,11 +56,12 @@ def test_score_is_the_references_score(
     country: str | None,
     counterparty: str | None,
     late: bool,
+    order_book: float,
 ) -> None:
     trade = Trade("T", "U1", "C1", "ETH/USDT", Side.BUY, 1.0, notional, notional, 0, "X", country, counterparty, {})
     baseline = Baseline(trades, mean, std)
-    new = RiskScorer(config).score(ScoreInputs(trade, strengths, baseline, cents, late))
-    old = reference.RiskScorer(config).score(reference.ScoreInputs(trade, strengths, baseline, cents, late))
+    new = RiskScorer(config).score(ScoreInputs(trade, strengths, baseline, cents, late, order_book))
+    old = reference.RiskScorer(config).score(reference.ScoreInputs(trade, strengths, baseline, cents, late, order_book))
     assert _exact(new) == _exact(old)
 
 

@@ -123,6 +123,8 @@ class RiskEngine:
         self.store = store
         self.trade_rules = [r for r in rules if isinstance(r, TradeRule)]
         self.sequence_rules = [r for r in rules if isinstance(r, SequenceRule)]
+        # The rules that give a trade an order-book signal before any match completes.
+        self.signal_rules = [r for r in self.sequence_rules if type(r).trade_signal is not SequenceRule.trade_signal]
         self.scorer = RiskScorer(scoring)
         self.ledger_ttl_ms = ledger_ttl_ms
         self._clock_ms = clock_ms
@@ -215,7 +217,7 @@ class RiskEngine:
                 view = views[state.key] = ArrivalView(state, not_arrived, earliest)
             placed[scope] = (view, view.arrive(event.event_id))
         findings = self._findings(event, own, placed, episodes, evaluation)
-        baseline, cents = self._score_inputs(event, placed)
+        baseline, cents, signal = self._score_inputs(event, placed)
         strengths: dict[str, float] = {}
         alert_ids: list[str] = []
         alerts: list[dict[str, Any]] = []
@@ -228,20 +230,32 @@ class RiskEngine:
                 alerts.append(finding.alert)
             else:
                 evaluation.extended_episodes += 1
-        entry = LedgerEntry(event.arrival, item.fingerprint, late, baseline, cents, strengths, alert_ids, alerts)
+        entry = LedgerEntry(
+            event.arrival, item.fingerprint, late, baseline, cents, strengths, alert_ids, alerts, signal
+        )
         evaluation.ledger.append((item.ledger_key, entry.encode()))
         evaluation.new_alerts += alerts
         evaluation.late_trades += late
         return self._analyzed(event, entry, now), alerts
 
-    def _score_inputs(self, event: Event, placed: Mapping[Scope, tuple[ArrivalView, int]]) -> tuple[Baseline, int]:
-        """The user's baseline and the market's volume before a trade (nothing for an order event)."""
+    def _score_inputs(
+        self, event: Event, placed: Mapping[Scope, tuple[ArrivalView, int]]
+    ) -> tuple[Baseline, int, float]:
+        """The user's baseline, the market's volume and the order-book signal of a trade as it arrived
+        (nothing for an order event)."""
+        if not isinstance(event, Trade):
+            return NO_BASELINE, 0, 0.0
         user, market = placed.get(Scope.USER), placed.get(Scope.SYMBOL_EXCHANGE)
         baseline = NO_BASELINE
-        if user is not None and isinstance(event, Trade):
+        if user is not None:
             baseline = self.scorer.baseline(event, user[0].before(user[1], self.scorer.config.baseline_trades))
         cents = market[0].volume_cents(self.scorer.volume_window(event.timestamp)) if market is not None else 0
-        return baseline, cents
+        signal = 0.0
+        for rule in self.signal_rules:
+            where = placed.get(rule.scope)
+            if where is not None:
+                signal = max(signal, rule.trade_signal(where[0].events, where[1]))
+        return baseline, cents, signal
 
     def _findings(
         self,
@@ -281,7 +295,7 @@ class RiskEngine:
         if not isinstance(trade, Trade):
             return None
         scored = self.scorer.score(
-            ScoreInputs(trade, entry.strengths, entry.baseline, entry.market_volume_cents, entry.late)
+            ScoreInputs(trade, entry.strengths, entry.baseline, entry.market_volume_cents, entry.late, entry.order_book)
         )
         record = {
             "originalTrade": trade.record,

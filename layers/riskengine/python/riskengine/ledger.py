@@ -12,8 +12,10 @@ instead of being evaluated again:
   result stands.
 
 An entry is one string, fields joined by ``\\x1f``: arrival, fingerprint, late flag, volume
-baseline (``trades,mean,std`` of log notionals), market volume in cents, and, only when the trade
-carried a pattern, a JSON object with its pattern strengths, alert ids and the alerts it raised.
+baseline (``trades,mean,std`` of log notionals), market volume in cents, only when the trade
+carried a pattern a JSON object with its pattern strengths, alert ids and the alerts it raised,
+and the trade's order-book signal (empty when 0). An order event's entry has the same fields (no
+baseline, no volume, no signal).
 Floats are written with ``repr``, so they read back bit for bit.
 """
 
@@ -63,6 +65,7 @@ class LedgerEntry(NamedTuple):
     strengths: Mapping[str, float] = MappingProxyType({})
     alert_ids: Sequence[str] = ()
     alerts: Sequence[Mapping[str, Any]] = ()
+    order_book: float = 0.0  # the trade's order-book signal (scoring's orderBook component)
 
     def encode(self) -> str:
         baseline = self.baseline
@@ -80,6 +83,7 @@ class LedgerEntry(NamedTuple):
                 f"{baseline.trades},{baseline.mean!r},{baseline.std!r}",
                 str(self.market_volume_cents),
                 patterns,
+                repr(self.order_book) if self.order_book else "",
             )
         )
 
@@ -88,7 +92,10 @@ class LedgerEntry(NamedTuple):
         if isinstance(text, bytes):
             text = text.decode()
         try:
-            arrival, digest, late, baseline, cents, patterns = text.split(SEPARATOR)
+            # Entries written before order-book signals existed have six fields.
+            arrival, digest, late, baseline, cents, patterns, *signal = text.split(SEPARATOR)
+            if len(signal) > 1:
+                raise ValueError(f"{len(signal) + 6} fields, expected 6 or 7")
             trades, mean, std = baseline.split(",")
             found = json.loads(patterns) if patterns else {}
             return cls(
@@ -100,6 +107,7 @@ class LedgerEntry(NamedTuple):
                 strengths=found.get("strengths", MappingProxyType({})),
                 alert_ids=found.get("alertIds", []),
                 alerts=found.get("alerts", []),
+                order_book=float(signal[0]) if signal and signal[0] else 0.0,
             )
         except (ValueError, AttributeError) as exc:
             raise LedgerFormatError(f"unreadable ledger entry: {exc}") from exc

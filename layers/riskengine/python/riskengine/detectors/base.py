@@ -99,6 +99,11 @@ class SequenceRule(Rule):
     def check(self, events: Sequence[WindowEvent], end: int) -> Match | None:
         """The match whose last event is ``events[end]``, if there is one."""
 
+    def trade_signal(self, events: Sequence[WindowEvent], position: int) -> float:
+        """How strongly the trade at ``position`` looks like a leg of this pattern before any match
+        completes (0..1): the analysed trade's ``orderBook`` score component. Most rules have none."""
+        return 0.0
+
     def last_affected(self, events: Sequence[WindowEvent], position: int) -> int:
         """The last position whose match can include ``events[position]``: the harness checks every
         position from ``position`` to it again when an event arrives there (late or not)."""

@@ -3,7 +3,9 @@
     riskScore = 0.6 * behaviour + 0.15 * volume + 0.15 * compliance + 0.1 * marketImpact
 
 - behaviour: 1 - prod(1 - strength) over the patterns this trade triggered (two medium
-  patterns together weigh more than either alone, never more than 1);
+  patterns together weigh more than either alone, never more than 1) and the trade's order-book
+  signal (``orderBook``: the trade is the opposite leg of an open order sized like a spoof's bait);
+  ``scoreContributions`` shows the signal's share as ``orderBook``, the patterns' as ``behaviour``;
 - volume: the z-score of log(notional) against the user's own previous trades (up to
   ``baseline_trades`` of them, at least ``min_baseline_trades``), ``z / z_saturation`` clipped;
 - compliance: the heaviest compliance flag (self-matched counterparty, high-risk country);
@@ -93,6 +95,7 @@ class ScoreInputs:
     baseline: Baseline = NO_BASELINE
     market_volume_cents: int = 0  # the market's notional over the previous volume window
     late: bool = False
+    order_book: float = 0.0  # how strongly the trade looks like a leg of order-book abuse (0..1)
 
 
 class RiskScorer:
@@ -111,11 +114,15 @@ class RiskScorer:
         flags = self._compliance_flags(trade)
         # Most trades have no pattern and no flag: their components are plain zeros.
         behaviour = 1.0 - math.prod([1.0 - s for s in strengths.values()]) if strengths else 0.0
+        # Order-book behaviour is behaviour: the signal joins the patterns' combination, and its
+        # share of the combined component is shown on its own.
+        order_book = (1.0 - behaviour) * inputs.order_book if inputs.order_book else 0.0
         compliance = max([COMPLIANCE_FLAGS[f] for f in flags]) if flags else 0.0
         w_behaviour, w_volume, w_compliance, w_impact = self._weights
         contributions, score = exact_contributions(
             {
                 "behaviour": w_behaviour * behaviour,
+                "orderBook": w_behaviour * order_book,
                 "volume": w_volume * volume,
                 "compliance": w_compliance * compliance,
                 "marketImpact": w_impact * impact,

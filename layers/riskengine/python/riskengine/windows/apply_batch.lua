@@ -7,7 +7,9 @@
 -- part's members for it in arrival order, joined by \30, and the caller's copy of the window
 -- (first member, last member, member count, event time of the last but one member; count 0 when
 -- it has none). A member is
--- eventTime \31 arrival \31 tradeId \31 userId \31 side \31 quantity \31 price \31 notional.
+-- eventTime \31 arrival \31 tradeId \31 userId \31 side \31 quantity \31 price \31 notional
+-- for a trade; an order event's (only ever in order-book windows, which keep no volume buckets)
+-- adds \31 orderId \31 eventType \31 filledQuantity.
 -- Returns, per window: {statuses, members, marks, volume buckets, reused}: statuses has one
 -- character per member: N (newly placed), D (already there: a redelivery) or L (late: older than
 -- watermark - lateness, not placed). The window's events that detection needs, in window order
