@@ -33,7 +33,7 @@ from riskengine.reporting import (
     UserRisk,
 )
 from riskengine.reporting.models import PRINTABLE
-from riskengine.search import default_client
+from riskengine.search import ORDER_BOOK_PATTERNS, AlertCategory, default_client
 
 __all__ = ["app", "lambda_handler"]
 
@@ -80,6 +80,10 @@ def get_alerts(
     pattern_type: Annotated[
         str | None, Query(alias="patternType", max_length=64, pattern=PATTERN_NAME, description="e.g. WASH_TRADING")
     ] = None,
+    category: Annotated[
+        AlertCategory | None,
+        Query(description=f"order_book: {', '.join(sorted(ORDER_BOOK_PATTERNS))}; trades: every other pattern."),
+    ] = None,
     severity: Annotated[RiskLevel | None, Query(description="Exact severity.")] = None,
     symbol: Annotated[str | None, _name("symbol", "Trading pair, e.g. BTC/USDT.")] = None,
     exchange: Annotated[str | None, _name("exchange", "Venue, e.g. BINANCE.")] = None,
@@ -94,6 +98,7 @@ def get_alerts(
         period=TimeRange.parse(from_, to),
         user_id=user_id,
         pattern_type=pattern_type,
+        category=category,
         severity=severity,
         symbol=symbol,
         exchange=exchange,

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
+from alert_builders import raised_alert
 from builders import CODEC, score, wash_trades
 from opensearchpy import OpenSearch
 from topic_reader import read_topic
@@ -83,6 +84,37 @@ def test_analysed_trades_and_alerts_land_in_daily_indices_behind_the_aliases(
     assert [h["_id"] for h in hits] == [alert_b["alertId"]]
     assert hits[0]["_source"]["metrics"] == alert_b["metrics"]
     assert hits[0]["_index"] == ALERTS.index_for(alert_b["timestamp"]) == day_b.replace("analyzed-trades", "alerts")
+
+
+def test_order_book_alerts_index_with_their_category_and_metrics_mapped_before_the_first_one(
+    templates: OpenSearch, search_server: EmbeddedSearch, kafka_broker: EmbeddedBroker, dlq_topic: str
+) -> None:
+    alerts = [
+        raised_alert("ob-spoof", "SPOOFING", "U-SPOOF"),
+        raised_alert("ob-layer", "LAYERING", "U-LAYER", at=60_000),
+        raised_alert("ob-cancels", "EXCESSIVE_CANCELS", "U-CXL", at=120_000),
+        raised_alert("tr-wash", "WASH_TRADING", "U-WT", at=180_000, metrics={"quantityRatio": 1.02}, evidence=["T-1"]),
+    ]
+    assert invoke(search_server.url, kafka_broker, dlq_topic, records([], alerts)) == {"batchItemFailures": []}
+    templates.indices.refresh(index="risk-*")
+    index = ALERTS.index_for(alerts[0]["timestamp"])
+    assert templates.get(index=index, id="ob-spoof")["_source"] == alerts[0] | {"category": "order_book"}
+
+    def found(query: dict[str, Any]) -> list[str]:
+        return sorted(hit["_id"] for hit in templates.search(index=ALERTS.alias, body={"query": query})["hits"]["hits"])
+
+    assert found({"term": {"category": "order_book"}}) == ["ob-cancels", "ob-layer", "ob-spoof"]
+    assert found({"term": {"category": "trades"}}) == ["tr-wash"]
+    assert found({"term": {"patternType": "SPOOFING"}}) == ["ob-spoof"]
+    assert found({"term": {"triggeredEvents": "ob-spoof-OE-CXL"}}) == ["ob-spoof"]  # an order eventId
+    assert found({"range": {"metrics.notionalRatio": {"gte": 5}}}) == ["ob-spoof"]
+    # Every metric of the order-book rules was in the day's mapping from its creation; only the trade
+    # rule's metric was added by the dynamic template. All doubles.
+    metrics = templates.indices.get_mapping(index=index)[index]["mappings"]["properties"]["metrics"]["properties"]
+    template_metrics = set(ALERTS.mappings()["properties"]["metrics"]["properties"])
+    assert {name for alert in alerts[:3] for name in alert["metrics"]} <= template_metrics
+    assert set(metrics) == template_metrics | {"quantityRatio"}
+    assert {spec["type"] for spec in metrics.values()} == {"double"}
 
 
 def test_a_redelivered_batch_overwrites_instead_of_duplicating(

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from alert_builders import index_alerts, raised_alert
 from builders import BASE_TS, trade
 from opensearchpy import OpenSearch, helpers
 
@@ -118,6 +119,17 @@ def indexed(search_client: OpenSearch) -> OpenSearch:
     return search_client
 
 
+@pytest.fixture
+def order_book_alerts(indexed: OpenSearch) -> list[dict[str, Any]]:
+    """Two order-book alerts of U7, who has no analysed trade, indexed next to the alerts above."""
+    alerts = [
+        raised_alert("ob-spoof", "SPOOFING", "U7", at=HOUR // 2),
+        raised_alert("ob-layer", "LAYERING", "U7", at=HOUR + HOUR // 12, symbol="ETH/USDT", exchange="KRAKEN"),
+    ]
+    index_alerts(indexed, alerts)
+    return alerts
+
+
 @pytest.fixture(scope="module")
 def handler() -> Callable[[dict[str, Any]], dict[str, Any]]:
     return load_handler(function_handler("report_api"))
@@ -186,6 +198,7 @@ def test_alerts_show_the_stored_alert_fields(indexed: OpenSearch, api: Api) -> N
     assert first == {
         "alertId": "al-12",
         "patternType": "SELF_TRADE",
+        "category": "trades",
         "rule": "SELF_TRADE@1",
         "severity": "HIGH",
         "userId": "U6",
@@ -309,6 +322,37 @@ def test_compliance_report_as_csv(indexed: OpenSearch, api: Api) -> None:
     assert ["alertsBySeverity", "LOW", "alerts", "3"] in rows
     ranked = [(row[1], row[3]) for row in rows if row[0] == "riskiestUsers" and row[2] == "rank"]
     assert ranked == [("U1", "1"), ("U2", "2"), ("U5", "3")]
+
+
+def test_order_book_alerts_are_found_by_pattern_and_by_category(
+    order_book_alerts: list[dict[str, Any]], api: Api
+) -> None:
+    spoof = order_book_alerts[0]
+    (shown,) = api("GET", "/alerts", {"patternType": "SPOOFING"})[2]["alerts"]
+    assert shown["alertId"] == "ob-spoof" and shown["category"] == "order_book" and shown["rule"] == "SPOOFING@1"
+    assert shown["triggeredEvents"] == spoof["triggeredEvents"] == ["ob-spoof-OE-NEW", "T-OPP-1", "ob-spoof-OE-CXL"]
+    assert shown["metrics"] == spoof["metrics"] and shown["metrics"]["notionalRatio"] == 12.5
+
+    order_book = api("GET", "/alerts", {"category": "order_book"})[2]
+    assert ids(order_book) == ["ob-layer", "ob-spoof"] and order_book["total"] == 2
+    trades = api("GET", "/alerts", {"category": "trades", "size": "500"})[2]
+    assert ids(trades) == NEWEST_FIRST and {a["category"] for a in trades["alerts"]} == {"trades"}
+    assert ids(api("GET", "/alerts", {"category": "order_book", "exchange": "KRAKEN"})[2]) == ["ob-layer"]
+    assert api("GET", "/alerts", {"category": "trades", "patternType": "SPOOFING"})[2]["total"] == 0
+
+    report = api("GET", "/reports/compliance", WHOLE_PERIOD)[2]
+    assert report["totals"]["alerts"] == 14
+    assert (report["alertsByPattern"]["SPOOFING"], report["alertsByPattern"]["LAYERING"]) == (1, 1)
+    assert report["alertsByCategory"] == {"trades": 12, "order_book": 2}
+    # no analysed trade carries an order-book alert: U7 ranks by alerts alone, with no risk score
+    assert {"userId": "U7", "alerts": 2, "maxRiskScore": None, "trades": 0} in report["riskiestUsers"]
+    risk = api("GET", "/users/U7/risk", {"from": "2025-11-23", "to": "2025-11-23"})[2]
+    assert risk["alertsByCategory"] == {"trades": 0, "order_book": 2} and risk["summary"]["trades"] == 0
+    table = list(csv.reader(io.StringIO(api("GET", "/reports/compliance", WHOLE_PERIOD | {"format": "csv"})[2])))
+    assert ["alertsByCategory", "order_book", "alerts", "2"] in table
+
+    status, _, ack = api("POST", "/alerts/ob-spoof/acknowledge", body={"acknowledgedBy": "jane.doe"})
+    assert status == 201 and (ack["userId"], ack["patternType"]) == ("U7", "SPOOFING")
 
 
 def test_acknowledging_adds_to_the_audit_trail_and_shows_on_the_alert(indexed: OpenSearch, api: Api) -> None:

@@ -1,9 +1,11 @@
 """Provisioning against the real OpenSearch-compatible server (noida-db), through the API and the CLI."""
 
 import re
+from typing import Any
 
 import pytest
 from opensearchpy import OpenSearch
+from opensearchpy.exceptions import RequestError
 from typer.testing import CliRunner
 
 from riskengine.search import ALERTS, FAMILIES, TEMPLATE_VERSION, ProvisionOptions, provision
@@ -23,6 +25,19 @@ def alert(alert_id: str) -> dict[str, object]:
         "detectedAt": EVENT_MS + 5, "description": "buy and sell back within 60 s", "recommendedAction": "review",
         "triggeredEvents": ["t-1", "t-2"], "metrics": {"roundTrips": 3.0}, "acknowledged": False,
     }  # fmt: skip
+
+
+def spoofing_alert(alert_id: str) -> dict[str, object]:
+    """An order-book alert document: its category and metrics came with template version 2."""
+    metrics = {"orderNotional": 250_000.0, "notionalRatio": 12.5, "cancelAfterMs": 4_000.0, "oppositeTrades": 1.0}
+    return alert(alert_id) | {"patternType": "SPOOFING", "category": "order_book", "metrics": metrics}
+
+
+def version_1_alert_mappings() -> dict[str, Any]:
+    """The alerts mapping as template version 1 made it: no category, no order-book metrics."""
+    mappings = ALERTS.mappings()
+    del mappings["properties"]["category"], mappings["properties"]["metrics"]["properties"]
+    return mappings | {"_meta": {"template_version": 1}}
 
 
 def test_first_run_creates_the_templates_and_the_second_reports_unchanged(search_client: OpenSearch) -> None:
@@ -76,6 +91,42 @@ def test_a_document_in_a_daily_index_is_found_through_the_alias(search_client: O
 
     hits = search_client.search(index=ALERTS.alias, body={"query": {"term": {"alertId": "a-1"}}})["hits"]["hits"]
     assert [(hit["_index"], hit["_id"]) for hit in hits] == [(index, "a-1")]
+
+
+def test_an_index_of_the_previous_version_takes_order_book_alerts_once_provisioned(search_client: OpenSearch) -> None:
+    index = ALERTS.index_for(EVENT_MS)  # e.g. today's index, created from the version 1 template
+    search_client.indices.create(index=index, body={"mappings": version_1_alert_mappings()})
+    with pytest.raises(RequestError, match="strict_dynamic_mapping_exception"):
+        search_client.index(index=index, id="a-1", body=spoofing_alert("a-1"))
+
+    step = provision(search_client, ProvisionOptions(replicas=0)).step("mappings risk-alerts")
+    assert (step.outcome, step.detail) == (Outcome.UPDATED, f"1 index(es) brought to version {TEMPLATE_VERSION}")
+    search_client.index(index=index, id="a-1", body=spoofing_alert("a-1"), refresh=True)
+    mappings = search_client.indices.get_mapping(index=index)[index]["mappings"]
+    assert mappings["_meta"] == {"template_version": TEMPLATE_VERSION}
+    assert mappings["properties"]["category"] == {"type": "keyword"}
+    assert mappings["properties"]["metrics"]["properties"]["orderNotional"] == {"type": "double"}
+    found = search_client.search(index=ALERTS.alias, body={"query": {"term": {"category": "order_book"}}})
+    assert [hit["_id"] for hit in found["hits"]["hits"]] == ["a-1"]
+
+    again = provision(search_client, ProvisionOptions(replicas=0)).step("mappings risk-alerts")
+    assert again.outcome is Outcome.UNCHANGED
+
+
+def test_an_index_that_refuses_the_mapping_is_named_and_the_others_are_brought_up_to_date(
+    search_client: OpenSearch,
+) -> None:
+    search_client.indices.create(index="risk-alerts-2023.11.13", body={"mappings": version_1_alert_mappings()})
+    search_client.indices.create(
+        index="risk-alerts-2023.11.14", body={"mappings": {"properties": {"userId": {"type": "long"}}}}
+    )
+    report = provision(search_client, ProvisionOptions(replicas=0))
+    step = report.step("mappings risk-alerts")
+    assert step.outcome is Outcome.FAILED and not report.ok
+    assert step.detail.startswith(f"1 index(es) brought to version {TEMPLATE_VERSION}; 1 refused it")
+    assert "risk-alerts-2023.11.14: mapper [userId] cannot be changed from type [long] to [keyword]" in step.detail
+    updated = search_client.indices.get_mapping(index="risk-alerts-2023.11.13")["risk-alerts-2023.11.13"]
+    assert updated["mappings"]["_meta"] == {"template_version": TEMPLATE_VERSION}
 
 
 def test_retention_is_reported_not_supported_here(search_client: OpenSearch) -> None:

@@ -4,6 +4,7 @@ message with the right status, and the OpenAPI spec documents the endpoints."""
 import importlib.util
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -16,6 +17,7 @@ from riskengine_tools.local.bridge import LocalContext
 from riskengine_tools.local.paths import function_handler
 
 Call = Callable[..., tuple[int, dict[str, str], Any]]
+DOCS_API = Path(__file__).resolve().parents[3] / "docs" / "api"
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,7 @@ def call(module: ModuleType, client: FakeSearch) -> Call:
         ("/alerts", {"size": "ten"}, "query parameter size: Input should be a valid integer"),
         ("/alerts", {"severity": "SEVERE"}, "query parameter severity: Input should be 'LOW', 'MEDIUM', 'HIGH' or"),
         ("/alerts", {"patternType": "wash"}, "query parameter patternType: must be a pattern name in capitals"),
+        ("/alerts", {"category": "orders"}, "query parameter category: Input should be 'trades' or 'order_book'"),
         ("/alerts", {"userId": "U\x01"}, "query parameter userId: must not contain control characters"),
         ("/alerts", {"symbol": "x" * 201}, "query parameter symbol: String should have at most 200 characters"),
         ("/alerts", {"from": "soon"}, "from is not a valid instant, got 'soon': use ISO-8601"),
@@ -166,13 +169,34 @@ def test_user_risk_defaults_to_the_last_30_days(call: Call, client: FakeSearch) 
     assert alerts_query["query"]["bool"]["filter"][0] == {"term": {"userId": "U 1"}}
 
 
+def test_alerts_of_one_category_are_asked_for_by_their_patterns(call: Call, client: FakeSearch) -> None:
+    client.responses.append(nothing())
+    status, _, body = call("GET", "/alerts", {"category": "order_book", "userId": "U1"})
+    assert status == 200 and body == {"alerts": [], "total": 0, "nextCursor": None}
+    [(index, query, _)] = client.searches
+    assert index == "risk-alerts"
+    assert query["query"]["bool"]["filter"][1:] == [
+        {"term": {"userId": "U1"}},
+        {"terms": {"patternType": ["EXCESSIVE_CANCELS", "LAYERING", "SPOOFING"]}},
+    ]
+
+
 def test_openapi_spec_documents_every_endpoint_and_parameter(call: Call) -> None:
     status, _, spec = call("GET", "/docs/reports", {"format": "json"})
     assert status == 200 and spec["info"]["title"] == "riskengine reporting API"
     paths = spec["paths"]
     assert set(paths) == {"/alerts", "/users/{userId}/risk", "/reports/compliance", "/alerts/{alertId}/acknowledge"}
     names = {p["name"] for p in paths["/alerts"]["get"]["parameters"]}
-    assert names == {"userId", "patternType", "severity", "symbol", "exchange", "from", "to", "size", "search_after"}
+    assert names == {
+        "userId", "patternType", "category", "severity", "symbol", "exchange", "from", "to", "size", "search_after",
+    }  # fmt: skip
     assert "201" in paths["/alerts/{alertId}/acknowledge"]["post"]["responses"]
     assert "text/csv" in paths["/reports/compliance"]["get"]["responses"]["200"]["content"]
     assert spec["components"]["schemas"]["AcknowledgeRequest"]["required"] == ["acknowledgedBy"]
+
+
+def test_the_committed_document_is_the_generated_one(module: ModuleType) -> None:
+    committed = (DOCS_API / "reports.openapi.json").read_text(encoding="utf-8")
+    assert committed == module.app.get_openapi_json_schema() + "\n", (
+        "docs/api/reports.openapi.json is stale: run `riskengine api openapi --out docs/api`"
+    )

@@ -28,7 +28,8 @@ def report(*users: RiskyUser) -> ComplianceReport:
             avg_risk_score=0.25,
             max_risk_score=None,
         ),
-        alerts_by_pattern={"WASH_TRADING": 4, "LARGE_ORDER": 1},
+        alerts_by_pattern={"WASH_TRADING": 4, "SPOOFING": 1},
+        alerts_by_category={"trades": 4, "order_book": 1},
         alerts_by_severity={"CRITICAL": 1, "HIGH": 4, "MEDIUM": 0, "LOW": 0},
         alerts_by_exchange={"BINANCE": 5},
         trades_by_risk_level={"CRITICAL": 1, "HIGH": 2, "MEDIUM": 7, "LOW": 30},
@@ -56,6 +57,10 @@ def test_every_section_of_the_report_is_there() -> None:
     assert ["totals", "", "alerts", "5"] in table
     assert ["totals", "", "maxRiskScore", ""] in table  # no trades scored: an empty cell, not "None"
     assert ["alertsByPattern", "WASH_TRADING", "alerts", "4"] in table
+    assert [row for row in table if row[0] == "alertsByCategory"] == [
+        ["alertsByCategory", "trades", "alerts", "4"],
+        ["alertsByCategory", "order_book", "alerts", "1"],
+    ]
     assert ["alertsBySeverity", "MEDIUM", "alerts", "0"] in table
     assert ["tradesByRiskLevel", "LOW", "trades", "30"] in table
     assert [row for row in table if row[0] == "riskiestUsers"] == [

@@ -10,6 +10,7 @@ from riskengine.reporting.queries import (
     compliance_trades_query,
     user_trades_query,
 )
+from riskengine.search import AlertCategory
 
 PERIOD = TimeRange(1_000, 2_000)
 IN_PERIOD = {"range": {"timestamp": {"gte": 1_000, "lte": 2_000, "format": "epoch_millis"}}}
@@ -24,6 +25,16 @@ def test_alert_page_filters_sorts_newest_first_and_asks_one_more_to_know_if_a_pa
     assert body["sort"] == [{"timestamp": {"order": "desc"}}, {"alertId": {"order": "asc"}}]
     assert body["track_total_hits"] is True
     assert "search_after" not in body
+
+
+def test_alert_page_of_one_category_selects_its_patterns_so_alerts_indexed_without_a_category_count_too() -> None:
+    order_book = {"terms": {"patternType": ["EXCESSIVE_CANCELS", "LAYERING", "SPOOFING"]}}
+    body = alerts_page_query(AlertFilters(PERIOD, category=AlertCategory.ORDER_BOOK), 50, None)
+    assert body["query"] == {"bool": {"filter": [IN_PERIOD, order_book]}}
+    body = alerts_page_query(AlertFilters(PERIOD, pattern_type="WASH_TRADING", category=AlertCategory.TRADES), 50, None)
+    assert body["query"] == {
+        "bool": {"filter": [IN_PERIOD, {"term": {"patternType": "WASH_TRADING"}}, {"bool": {"must_not": [order_book]}}]}
+    }
 
 
 def test_alert_page_continues_after_the_cursor() -> None:

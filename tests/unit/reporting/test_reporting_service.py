@@ -26,11 +26,11 @@ DAY = 86_400_000
 NOV_23 = 1_763_856_000_000
 
 
-def alert(alert_id: str, timestamp: int = NOV_23) -> dict[str, Any]:
+def alert(alert_id: str, timestamp: int = NOV_23, pattern: str = "WASH_TRADING") -> dict[str, Any]:
     return {
         "alertId": alert_id,
-        "patternType": "WASH_TRADING",
-        "rule": "WASH_TRADING@1",
+        "patternType": pattern,
+        "rule": f"{pattern}@1",
         "severity": "HIGH",
         "userId": "U1",
         "customerId": "C1",
@@ -71,6 +71,14 @@ def test_a_full_page_plus_one_gives_a_cursor_at_the_last_alert_shown() -> None:
     # the acknowledgements of the page's alerts only, in one search on the audit alias
     index, body, _ = client.searches[1]
     assert index == "risk-alert-acks" and body["query"]["bool"]["filter"] == [{"terms": {"alertId": ["a3", "a2"]}}]
+
+
+def test_each_alert_shows_its_category_even_when_indexed_without_one() -> None:
+    spoofing = alert("a2", pattern="SPOOFING") | {"category": "order_book"}
+    client = FakeSearch(hits(spoofing, alert("a1"), sorts=[[2, "a2"], [1, "a1"]]), nothing())
+    page = list_alerts(client, AlertFilters(), size=5)  # type: ignore[arg-type]
+    shown = [(a.pattern_type, a.category) for a in page.alerts]
+    assert shown == [("SPOOFING", "order_book"), ("WASH_TRADING", "trades")]
 
 
 def test_the_last_page_has_no_cursor_and_every_read_tolerates_a_missing_alias() -> None:
@@ -146,6 +154,7 @@ def test_compliance_report_without_any_index_is_all_zeros() -> None:
     report = compliance_report(FakeSearch(nothing(), nothing()), TimeRange(0, DAY), 10, now_ms=DAY)  # type: ignore[arg-type]
     assert report.totals.alerts == 0 and report.totals.users_with_alerts == 0 and report.totals.high_risk_trades == 0
     assert report.alerts_by_pattern == {} and report.riskiest_users == []
+    assert report.alerts_by_category == {"trades": 0, "order_book": 0}
 
 
 def test_terms_buckets_are_ordered_whatever_order_the_server_used() -> None:
@@ -153,6 +162,20 @@ def test_terms_buckets_are_ordered_whatever_order_the_server_used() -> None:
     alerts = {"hits": {"total": {"value": 7}}, "aggregations": {"byPattern": {"buckets": buckets}}}
     report = compliance_report(FakeSearch(alerts, nothing()), TimeRange(0, DAY), 10, now_ms=DAY)  # type: ignore[arg-type]
     assert list(report.alerts_by_pattern.items()) == [("C", 5), ("A", 1), ("B", 1)]
+
+
+def test_alert_counts_per_category_sum_the_patterns_of_each() -> None:
+    buckets = [
+        {"key": "SPOOFING", "doc_count": 2},
+        {"key": "WASH_TRADING", "doc_count": 4},
+        {"key": "EXCESSIVE_CANCELS", "doc_count": 1},
+        {"key": "LARGE_ORDER", "doc_count": 3},
+    ]
+    alerts = {"hits": {"total": {"value": 10}}, "aggregations": {"byPattern": {"buckets": buckets}}}
+    report = compliance_report(FakeSearch(alerts, nothing()), TimeRange(0, DAY), 10, now_ms=DAY)  # type: ignore[arg-type]
+    assert list(report.alerts_by_category.items()) == [("trades", 7), ("order_book", 3)]
+    risk = user_risk(FakeSearch(alerts, nothing()), "U1", TimeRange(0, DAY), latest=1)  # type: ignore[arg-type]
+    assert risk.alerts_by_category == {"trades": 7, "order_book": 3}
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ Elasticsearch); with ``ism=True`` it keeps policies with seq_no/primary_term lik
 
 from __future__ import annotations
 
+import copy
 import fnmatch
+from collections.abc import Iterator
 from typing import Any
 
 from opensearchpy.exceptions import AuthorizationException, ConflictError, NotFoundError, RequestError
@@ -16,6 +18,8 @@ class FakeIndices:
     def __init__(self) -> None:
         self.templates: dict[str, dict[str, Any]] = {}
         self.aliases: dict[str, set[str]] = {}  # index -> its aliases
+        self.mappings: dict[str, dict[str, Any]] = {}  # index -> its mappings
+        self.mapping_requests: list[str] = []  # the index names of every put-mapping request
 
     def get_index_template(self, name: str) -> dict[str, Any]:
         if name not in self.templates:
@@ -35,20 +39,64 @@ class FakeIndices:
         matching = [name for name in self.aliases if fnmatch.fnmatch(name, index)]
         return {name: {"aliases": {alias: {} for alias in self.aliases[name]}} for name in matching}
 
-    def create(self, index: str) -> dict[str, Any]:
+    def create(self, index: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         if index in self.aliases:
             raise RequestError(400, "resource_already_exists_exception", {"error": f"index [{index}] already exists"})
         aliases: set[str] = set()
+        mappings: dict[str, Any] = {}
         for template in self.templates.values():
             if any(fnmatch.fnmatch(index, pattern) for pattern in template["index_patterns"]):
                 aliases |= set(template["template"].get("aliases", {}))
+                mappings = template["template"].get("mappings", {})
         self.aliases[index] = aliases
+        self.mappings[index] = copy.deepcopy((body or {}).get("mappings", mappings))
         return {"acknowledged": True, "index": index}
+
+    def get_mapping(self, index: str) -> dict[str, Any]:
+        return {name: {"mappings": self.mappings[name]} for name in self.aliases if fnmatch.fnmatch(name, index)}
+
+    def put_mapping(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        """All named indices take the mapping or none does: a field of another type is refused, as OpenSearch does."""
+        self.mapping_requests.append(index)
+        names = index.split(",")
+        for name in names:
+            for field, conflict in _type_conflicts(self.mappings[name].get("properties", {}), body["properties"]):
+                reason = f"mapper [{field}] cannot be changed from type [{conflict[0]}] to [{conflict[1]}]"
+                raise RequestError(400, "illegal_argument_exception", {"error": {"reason": reason}})
+        for name in names:
+            stored = self.mappings[name]
+            properties = _merged(stored.get("properties", {}), body["properties"])
+            self.mappings[name] = {**stored, **copy.deepcopy(body), "properties": properties}
+        return {"acknowledged": True}
 
     def update_aliases(self, body: dict[str, Any]) -> dict[str, Any]:
         for action in body["actions"]:
             self.aliases[action["add"]["index"]].add(action["add"]["alias"])
         return {"acknowledged": True}
+
+
+def _type_conflicts(
+    stored: dict[str, Any], wanted: dict[str, Any], prefix: str = ""
+) -> Iterator[tuple[str, tuple[str, str]]]:
+    for name, spec in wanted.items():
+        old = stored.get(name)
+        if old is None:
+            continue
+        if "type" in old and "type" in spec and old["type"] != spec["type"]:
+            yield prefix + name, (old["type"], spec["type"])
+        yield from _type_conflicts(old.get("properties", {}), spec.get("properties", {}), f"{prefix}{name}.")
+
+
+def _merged(stored: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """Put-mapping adds fields (and fields of objects) and keeps those already there."""
+    merged = dict(stored)
+    for name, spec in wanted.items():
+        old = stored.get(name)
+        if old is None:
+            merged[name] = spec
+        elif "properties" in spec:
+            merged[name] = {**old, **spec, "properties": _merged(old.get("properties", {}), spec["properties"])}
+    return merged
 
 
 class FakeTransport:

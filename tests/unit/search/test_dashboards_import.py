@@ -88,9 +88,9 @@ def test_import_posts_the_ndjson_as_a_multipart_file_with_the_xsrf_header(dashbo
     file = request["parts"]["file"]
     assert file.get_filename() == "compliance.ndjson"
     assert file.get_content() == saved_objects_ndjson()
-    assert result.success_count == 7
-    assert dict(result.by_type) == {"index-pattern": 2, "visualization": 4, "dashboard": 1}
-    assert result.summary() == "7 objects (1 dashboard, 2 index-pattern, 4 visualization)"
+    assert result.success_count == 9
+    assert dict(result.by_type) == {"index-pattern": 2, "visualization": 6, "dashboard": 1}
+    assert result.summary() == "9 objects (1 dashboard, 2 index-pattern, 6 visualization)"
 
 
 def test_sigv4_signs_the_multipart_body(dashboards: StandIn, monkeypatch: pytest.MonkeyPatch) -> None:

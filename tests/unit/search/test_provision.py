@@ -17,6 +17,13 @@ from riskengine.search.provision import (
 )
 
 
+def version_1_alert_mappings() -> dict[str, Any]:
+    """The alerts mapping as template version 1 made it: no category, no order-book metrics."""
+    mappings = ALERTS.mappings()
+    del mappings["properties"]["category"], mappings["properties"]["metrics"]["properties"]
+    return mappings | {"_meta": {"template_version": 1}}
+
+
 def run(fake: FakeSearch, **options: Any) -> dict[str, Outcome]:
     report = provision(fake, ProvisionOptions(**options))
     return {step.name: step.outcome for step in report.steps}
@@ -26,11 +33,14 @@ def test_first_run_creates_everything_and_second_run_changes_nothing() -> None:
     fake = FakeSearch()
     first = run(fake)
     assert {first[f"template {f.alias}"] for f in FAMILIES} == {Outcome.CREATED}
+    assert {first[f"mappings {f.alias}"] for f in FAMILIES} == {Outcome.UNCHANGED}  # no index yet
     assert {first[f"alias {f.alias}"] for f in FAMILIES} == {Outcome.CREATED}
     assert all(fake.indices.aliases[name] == {name.rsplit("-", 1)[0]} for name in fake.indices.aliases)
     second = run(fake)
     assert {second[f"template {f.alias}"] for f in FAMILIES} == {Outcome.UNCHANGED}
+    assert {second[f"mappings {f.alias}"] for f in FAMILIES} == {Outcome.UNCHANGED}
     assert {second[f"alias {f.alias}"] for f in FAMILIES} == {Outcome.UNCHANGED}
+    assert fake.indices.mapping_requests == []
     assert len(fake.indices.aliases) == len(FAMILIES)  # no second daily index
 
 
@@ -56,6 +66,55 @@ def test_indices_created_before_the_template_are_added_to_the_alias() -> None:
     assert report.step("alias risk-alerts").outcome is Outcome.UPDATED
     assert fake.indices.aliases["risk-alerts-2024.01.01"] == {"risk-alerts"}
     assert [n for n in fake.indices.aliases if n.startswith("risk-alerts-")] == ["risk-alerts-2024.01.01"]
+
+
+def test_indices_of_an_older_template_version_get_the_current_mapping_and_newer_ones_are_left() -> None:
+    fake = FakeSearch()
+    fake.indices.create("risk-alerts-2024.01.01", body={"mappings": version_1_alert_mappings()})
+    fake.indices.create("risk-alerts-2024.01.02", body={"mappings": ALERTS.mappings()})
+    newer = ALERTS.mappings() | {"_meta": {"template_version": TEMPLATE_VERSION + 1}}
+    fake.indices.create("risk-alerts-2024.01.03", body={"mappings": newer})
+
+    report = provision(fake, ProvisionOptions())
+    step = report.step("mappings risk-alerts")
+    assert (step.outcome, step.detail) == (Outcome.UPDATED, f"1 index(es) brought to version {TEMPLATE_VERSION}")
+    assert fake.indices.mapping_requests == ["risk-alerts-2024.01.01"]
+    assert fake.indices.mappings["risk-alerts-2024.01.01"] == ALERTS.mappings()
+    assert fake.indices.mappings["risk-alerts-2024.01.03"] == newer
+
+    again = provision(fake, ProvisionOptions()).step("mappings risk-alerts")
+    assert (again.outcome, again.detail) == (Outcome.UNCHANGED, f"3 index(es) at version {TEMPLATE_VERSION} or newer")
+
+
+def test_a_year_of_daily_indices_is_brought_up_to_date_in_a_few_requests() -> None:
+    fake = FakeSearch()
+    days = [f"risk-alerts-2024.{month:02d}.{day:02d}" for month in range(1, 13) for day in range(1, 31)]
+    for index in days:
+        fake.indices.create(index, body={"mappings": version_1_alert_mappings()})
+    assert run(fake)["mappings risk-alerts"] is Outcome.UPDATED
+    assert [len(request.split(",")) for request in fake.indices.mapping_requests] == [50] * 7 + [10]
+    assert all(fake.indices.mappings[index] == ALERTS.mappings() for index in days)
+
+
+def test_an_index_that_refuses_the_mapping_fails_the_step_by_name_and_the_others_are_updated() -> None:
+    fake = FakeSearch()
+    fake.indices.create("risk-alerts-2024.01.01", body={"mappings": version_1_alert_mappings()})
+    # Made by hand before any template, with userId as a number: the mapping cannot change that.
+    fake.indices.create("risk-alerts-2024.01.02", body={"mappings": {"properties": {"userId": {"type": "long"}}}})
+    fake.indices.create("risk-alerts-2024.01.03", body={"mappings": version_1_alert_mappings()})
+
+    report = provision(fake, ProvisionOptions())
+    step = report.step("mappings risk-alerts")
+    assert step.outcome is Outcome.FAILED and not report.ok
+    assert step.detail.startswith(f"2 index(es) brought to version {TEMPLATE_VERSION}; 1 refused it")
+    assert step.detail.endswith(
+        "risk-alerts-2024.01.02: mapper [userId] cannot be changed from type [long] to [keyword]"
+    )
+    assert fake.indices.mappings["risk-alerts-2024.01.01"] == ALERTS.mappings()
+    assert fake.indices.mappings["risk-alerts-2024.01.03"] == ALERTS.mappings()
+    assert report.step("alias risk-alerts").outcome is Outcome.UPDATED  # the other steps went on
+    with pytest.raises(ProvisionFailed, match="mappings risk-alerts: 2 index"):
+        report.raise_for_failures()
 
 
 def test_without_ism_retention_is_reported_not_supported_and_the_rest_goes_on() -> None:

@@ -8,6 +8,7 @@ from search_fakes import FakeSearch
 
 import riskengine.search
 from riskengine.errors import ConfigurationError
+from riskengine.search import TEMPLATE_VERSION
 from riskengine.search.provision import ProvisionFailed
 from riskengine_tools.local import free_port
 from riskengine_tools.local.bridge import load_handler
@@ -60,8 +61,9 @@ def test_create_provisions_from_the_string_properties(on_event: Any) -> None:
     response = on_event(fake)(event("Create", shards="2", replicas="0", retentionDays="30"))
     assert response["PhysicalResourceId"] == PHYSICAL_ID
     data = response["Data"]
-    assert data["TemplateVersion"] == "1"
+    assert data["TemplateVersion"] == str(TEMPLATE_VERSION)
     assert data["template risk-alerts"] == "created"
+    assert data["mappings risk-alerts"] == "unchanged"  # no index yet
     assert data["alias risk-alerts"] == "created"
     assert data["retention"] == "not supported"
     assert data["dashboards"] == "skipped"

@@ -1,18 +1,20 @@
 """The compliance saved objects, checked structurally (no OpenSearch Dashboards runs here).
 
 Every line parses, every reference resolves inside the file, every field a visualisation
-aggregates exists in the index family's mappings with an aggregatable type, and the dashboard
-shows every visualisation.
+aggregates or queries exists in the index family's mappings with an aggregatable type, and the
+dashboard shows every visualisation.
 """
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from riskengine.search import FAMILIES, IndexFamily, load_saved_objects
+from riskengine.detectors import available_rules
+from riskengine.search import ALERTS, FAMILIES, ORDER_BOOK_PATTERNS, AlertCategory, IndexFamily, load_saved_objects
 from riskengine.search.dashboards import saved_objects_ndjson
 from riskengine_tools.cli.app import app
 
@@ -21,6 +23,8 @@ BY_ID = {obj["id"]: obj for obj in OBJECTS}
 MIGRATION_VERSIONS = {"index-pattern": "7.6.0", "visualization": "7.10.0", "dashboard": "7.9.3"}
 AGGREGATABLE = {"keyword", "double", "integer", "long", "float", "date", "boolean"}
 NUMERIC = {"double", "integer", "long", "float"}
+# `field:value` terms of a KQL query (the saved objects use nothing more elaborate)
+KQL_TERM = re.compile(r"([A-Za-z_][\w.]*)\s*:\s*\"?([^\s\")]+)")
 
 
 def of_type(kind: str) -> list[dict[str, Any]]:
@@ -43,6 +47,17 @@ def field_type(family: IndexFamily, dotted: str) -> str | None:
     return spec.get("type")
 
 
+def query_of(vis: dict[str, Any]) -> str:
+    search_source = json.loads(vis["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
+    assert search_source["query"]["language"] == "kuery" and search_source["filter"] == []
+    return search_source["query"]["query"]
+
+
+def aggs_of(vis_id: str) -> list[tuple[str, str | None, str]]:
+    state = json.loads(BY_ID[vis_id]["attributes"]["visState"])
+    return [(a["type"], a["params"].get("field"), a["schema"]) for a in state["aggs"]]
+
+
 def index_pattern_of(vis: dict[str, Any]) -> str:
     search_source = json.loads(vis["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
     (reference,) = [ref for ref in vis["references"] if ref["name"] == search_source["indexRefName"]]
@@ -52,7 +67,7 @@ def index_pattern_of(vis: dict[str, Any]) -> str:
 
 def test_every_line_is_one_json_object_with_the_export_shape() -> None:
     lines = [line for line in saved_objects_ndjson().decode().splitlines() if line.strip()]
-    assert len(lines) == len(OBJECTS) == 7
+    assert len(lines) == len(OBJECTS) == 9
     for line in lines:
         obj = json.loads(line)
         assert set(obj) >= {"type", "id", "attributes", "references", "migrationVersion"}
@@ -97,25 +112,64 @@ def test_visualisations_aggregate_fields_that_exist_and_are_aggregatable(vis: di
             assert kind in NUMERIC
 
 
-def test_the_four_visualisations_say_what_the_compliance_team_asked_for() -> None:
-    def aggs(vis_id: str) -> list[tuple[str, str | None, str]]:
-        state = json.loads(BY_ID[vis_id]["attributes"]["visState"])
-        return [(a["type"], a["params"].get("field"), a["schema"]) for a in state["aggs"]]
+@pytest.mark.parametrize("vis", of_type("visualization"), ids=lambda v: v["id"])
+def test_visualisations_query_fields_that_exist_with_values_they_can_hold(vis: dict[str, Any]) -> None:
+    query = query_of(vis)
+    family = family_of(index_pattern_of(vis))
+    terms = KQL_TERM.findall(query)
+    assert len(terms) == query.count(":"), f"{vis['id']}: a query this test cannot read: {query!r}"
+    for field, value in terms:
+        assert field_type(family, field) == "keyword", f"{vis['id']}: {field} is not a keyword of {family.alias}"
+        if field == "category":
+            assert value in set(AlertCategory)
+        # Order-book alerts are picked by their category, never by a list of patterns that could go stale.
+        assert field != "patternType", f"{vis['id']} names patterns: filter on category instead"
 
-    assert ("terms", "patternType", "group") in aggs("riskengine-alerts-over-time")
-    assert ("date_histogram", "timestamp", "segment") in aggs("riskengine-alerts-over-time")
-    assert aggs("riskengine-risk-level-distribution")[1] == ("terms", "riskLevel", "segment")
+
+def test_alert_panels_split_by_pattern_have_room_for_every_pattern() -> None:
+    patterns = {rule.pattern for rule in available_rules().values()} | ORDER_BOOK_PATTERNS
+    for vis in of_type("visualization"):
+        state = json.loads(vis["attributes"]["visState"])
+        for agg in state["aggs"]:
+            if agg["type"] == "terms" and agg["params"]["field"] == "patternType":
+                assert agg["params"]["size"] >= len(patterns), f"{vis['id']}: some patterns would be lumped as Other"
+
+
+def test_the_order_book_panels_show_order_book_alerts_by_pattern_over_time_and_by_user() -> None:
+    over_time, by_user = BY_ID["riskengine-order-book-alerts-over-time"], BY_ID["riskengine-top-order-book-users"]
+    for vis in (over_time, by_user):
+        assert family_of(index_pattern_of(vis)) is ALERTS  # order-book alerts have no analysed trade
+        assert query_of(vis) == f"category:{AlertCategory.ORDER_BOOK}"
+    assert aggs_of(over_time["id"])[1:] == [
+        ("date_histogram", "timestamp", "segment"),
+        ("terms", "patternType", "group"),
+    ]
+    by_user_aggs = aggs_of(by_user["id"])
+    assert by_user_aggs[0] == ("count", None, "metric")
+    assert by_user_aggs[-1] == ("terms", "userId", "bucket")
+    (bucket,) = [a for a in json.loads(by_user["attributes"]["visState"])["aggs"] if a["schema"] == "bucket"]
+    assert bucket["params"]["orderBy"] == "1"  # users with the most order-book alerts first
+    assert {("max", "metrics.orderNotional", "metric"), ("max", "metrics.cancelsPerFill", "metric")} <= set(
+        by_user_aggs
+    )
+
+
+def test_the_four_trade_and_alert_visualisations_say_what_the_compliance_team_asked_for() -> None:
+    assert ("terms", "patternType", "group") in aggs_of("riskengine-alerts-over-time")
+    assert ("date_histogram", "timestamp", "segment") in aggs_of("riskengine-alerts-over-time")
+    assert aggs_of("riskengine-risk-level-distribution")[1] == ("terms", "riskLevel", "segment")
     assert {
         ("terms", "userId", "bucket"),
         ("max", "riskScore", "metric"),
         ("cardinality", "alertIds", "metric"),
-    } <= set(aggs("riskengine-top-risky-users"))
-    assert aggs("riskengine-volume-by-exchange-symbol")[:3] == [
+    } <= set(aggs_of("riskengine-top-risky-users"))
+    assert aggs_of("riskengine-volume-by-exchange-symbol")[:3] == [
         ("sum", "notional", "metric"),
         ("terms", "exchange", "segment"),
         ("terms", "symbol", "group"),
     ]
     assert family_of(index_pattern_of(BY_ID["riskengine-alerts-over-time"])).alias == "risk-alerts"
+    assert query_of(BY_ID["riskengine-alerts-over-time"]) == ""  # every alert, trade and order-book patterns alike
 
 
 def test_the_compliance_dashboard_shows_every_visualisation_once() -> None:
@@ -137,4 +191,4 @@ def test_export_dashboards_writes_the_packaged_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["search", "export-dashboards", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == saved_objects_ndjson()
-    assert "wrote 7 saved objects" in result.output
+    assert "wrote 9 saved objects" in result.output

@@ -18,7 +18,7 @@ from riskengine.reporting.models import Acknowledgement, AcknowledgeRequest, Ale
 from riskengine.reporting.params import AlertCursor, AlertFilters, to_datetime
 from riskengine.reporting.queries import acknowledgements_query, alert_by_id_query, alerts_page_query
 from riskengine.reporting.store import create_document, search
-from riskengine.search import ACKNOWLEDGEMENTS, ALERTS
+from riskengine.search import ACKNOWLEDGEMENTS, ALERTS, alert_category
 
 __all__ = ["acknowledge", "list_alerts"]
 
@@ -98,6 +98,8 @@ def _alert_view(source: dict[str, Any], acknowledgement: Acknowledgement | None,
     return AlertView(
         alert_id=source["alertId"],
         pattern_type=source["patternType"],
+        # From the pattern, as the indexer derives it: alerts indexed before the field existed have none.
+        category=alert_category(source["patternType"]),
         rule=source["rule"],
         severity=source["severity"],
         user_id=source["userId"],

@@ -11,7 +11,7 @@ from riskengine.model import RiskLevel
 from riskengine.reporting.models import ComplianceReport, ComplianceTotals, RiskyUser
 from riskengine.reporting.params import TimeRange, to_datetime
 from riskengine.reporting.queries import compliance_alerts_query, compliance_trades_query
-from riskengine.reporting.results import by_level, counts, metric, period_of
+from riskengine.reporting.results import by_category, by_level, counts, metric, period_of
 from riskengine.reporting.store import search
 from riskengine.search import ALERTS, ANALYZED_TRADES
 
@@ -28,6 +28,7 @@ def compliance_report(client: OpenSearch, period: TimeRange, top: int, *, now_ms
     trades = search(client, ANALYZED_TRADES.alias, compliance_trades_query(period, list(alerts_per_user)))
     trade_aggs = trades.get("aggregations", {})
     trades_by_level = by_level(counts(trade_aggs, "byRiskLevel"))
+    alerts_by_pattern = counts(alert_aggs, "byPattern")
     return ComplianceReport(
         period=period_of(period),
         generated_at=to_datetime(now_ms),
@@ -40,7 +41,8 @@ def compliance_report(client: OpenSearch, period: TimeRange, top: int, *, now_ms
             avg_risk_score=trade_aggs.get("risk", {}).get("avg"),
             max_risk_score=trade_aggs.get("risk", {}).get("max"),
         ),
-        alerts_by_pattern=counts(alert_aggs, "byPattern"),
+        alerts_by_pattern=alerts_by_pattern,
+        alerts_by_category=by_category(alerts_by_pattern),
         alerts_by_severity=by_level(counts(alert_aggs, "bySeverity")),
         alerts_by_exchange=counts(alert_aggs, "byExchange"),
         trades_by_risk_level=trades_by_level,

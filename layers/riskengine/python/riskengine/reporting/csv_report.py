@@ -44,6 +44,7 @@ def _rows(report: ComplianceReport) -> Iterator[Row]:
         yield "totals", "", name, value
     for section, metric, table in (
         ("alertsByPattern", "alerts", report.alerts_by_pattern),
+        ("alertsByCategory", "alerts", report.alerts_by_category),
         ("alertsBySeverity", "alerts", report.alerts_by_severity),
         ("alertsByExchange", "alerts", report.alerts_by_exchange),
         ("tradesByRiskLevel", "trades", report.trades_by_risk_level),

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 from pydantic.alias_generators import to_camel
 
 from riskengine.reporting.params import format_instant
+from riskengine.search.categories import ORDER_BOOK_PATTERNS, AlertCategory
 
 __all__ = [
     "AcknowledgeRequest",
@@ -37,6 +38,7 @@ Instant = Annotated[
     PlainSerializer(format_instant, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2025-11-23T12:26:40.000Z"]}),
 ]
+_BY_CATEGORY = "Both categories, trades then order_book (the order-book patterns), zeros included."
 
 
 class _Wire(BaseModel):
@@ -70,17 +72,24 @@ class Acknowledgement(_Wire):
 class AlertView(_Wire):
     alert_id: str
     pattern_type: str
+    category: AlertCategory = Field(
+        description=f"order_book for the order-book patterns ({', '.join(sorted(ORDER_BOOK_PATTERNS))}), else trades."
+    )
     rule: str
     severity: str
     user_id: str
     customer_id: str
     symbol: str
     exchange: str
-    timestamp: Instant = Field(description="Event time of the last evidence trade.")
+    timestamp: Instant = Field(
+        description="Event time of the last evidence (a trade; for order-book alerts an order event or a trade)."
+    )
     detected_at: Instant
     description: str
     recommended_action: str
-    triggered_events: list[str]
+    triggered_events: list[str] = Field(
+        description="The evidence: tradeIds; for order-book alerts order eventIds and opposite-side tradeIds."
+    )
     metrics: dict[str, float]
     acknowledged: bool = Field(description="Whether the audit trail holds at least one acknowledgement.")
     acknowledgement: Acknowledgement | None = Field(default=None, description="The first acknowledgement.")
@@ -134,6 +143,7 @@ class UserRisk(_Wire):
     period: Period
     summary: RiskSummary
     alerts_by_pattern: dict[str, int] = Field(description="Most frequent first.")
+    alerts_by_category: dict[str, int] = Field(description=_BY_CATEGORY)
     alerts_by_severity: dict[str, int] = Field(description="Every severity, CRITICAL first.")
     daily: list[DailyRisk] = Field(description="One entry per UTC day of the period, oldest first.")
     latest_trades: list[TradeView] = Field(description="Newest first.")
@@ -161,6 +171,7 @@ class ComplianceReport(_Wire):
     generated_at: Instant
     totals: ComplianceTotals
     alerts_by_pattern: dict[str, int] = Field(description="Most frequent first.")
+    alerts_by_category: dict[str, int] = Field(description=_BY_CATEGORY)
     alerts_by_severity: dict[str, int] = Field(description="Every severity, CRITICAL first.")
     alerts_by_exchange: dict[str, int] = Field(description="Most frequent first.")
     trades_by_risk_level: dict[str, int] = Field(description="Every risk level, CRITICAL first.")

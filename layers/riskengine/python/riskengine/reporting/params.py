@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from riskengine.model import RiskLevel
 from riskengine.reporting.errors import InvalidParameter
+from riskengine.search.categories import AlertCategory
 
 __all__ = [
     "DAY_MS",
@@ -123,7 +124,10 @@ class TimeRange:
 
 @dataclass(frozen=True, slots=True)
 class AlertFilters:
-    """Exact-match filters of the alert list; ``None`` means any value."""
+    """Exact-match filters of the alert list; ``None`` means any value.
+
+    ``category`` is not a term of its own: it selects patterns (see ``queries.alerts_page_query``).
+    """
 
     period: TimeRange = TimeRange()
     user_id: str | None = None
@@ -131,6 +135,7 @@ class AlertFilters:
     severity: RiskLevel | None = None
     symbol: str | None = None
     exchange: str | None = None
+    category: AlertCategory | None = None
 
     def terms(self) -> dict[str, str]:
         """The keyword fields to match, by their document field name."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from riskengine.model import RiskLevel
 from riskengine.reporting.params import AlertCursor, AlertFilters, TimeRange
+from riskengine.search.categories import ORDER_BOOK_PATTERNS, AlertCategory
 
 __all__ = [
     "ALERT_FIELDS",
@@ -57,9 +58,18 @@ def _terms(field: str, size: int, **extra: Any) -> dict[str, Any]:
     return {"terms": {"field": field, "size": size, **extra}}
 
 
+def _in_category(category: AlertCategory) -> dict[str, Any]:
+    """The alerts of one category, told by their patternType rather than their ``category`` field:
+    alerts indexed before template version 2 have none, and every one of them still has a pattern."""
+    order_book = {"terms": {"patternType": sorted(ORDER_BOOK_PATTERNS)}}
+    return order_book if category is AlertCategory.ORDER_BOOK else {"bool": {"must_not": [order_book]}}
+
+
 def alerts_page_query(filters: AlertFilters, size: int, after: AlertCursor | None) -> dict[str, Any]:
     """One page of alerts, newest first; one alert more than ``size`` tells whether another page exists."""
     clauses = [_in_period(filters.period)] + [{"term": {field: value}} for field, value in filters.terms().items()]
+    if filters.category is not None:
+        clauses.append(_in_category(filters.category))
     body: dict[str, Any] = {
         "size": size + 1,
         "query": _filtered(*clauses),

@@ -7,8 +7,9 @@ from typing import Any
 from riskengine.model import RiskLevel
 from riskengine.reporting.models import Period
 from riskengine.reporting.params import TimeRange, to_datetime
+from riskengine.search.categories import AlertCategory, alert_category
 
-__all__ = ["by_level", "counts", "metric", "period_of"]
+__all__ = ["by_category", "by_level", "counts", "metric", "period_of"]
 
 
 def counts(aggregations: dict[str, Any], name: str) -> dict[str, int]:
@@ -20,6 +21,14 @@ def counts(aggregations: dict[str, Any], name: str) -> dict[str, int]:
 def by_level(found: dict[str, int]) -> dict[str, int]:
     """Every risk level, CRITICAL first, with zeros for those that did not occur."""
     return {level.value: found.get(level.value, 0) for level in reversed(RiskLevel)}
+
+
+def by_category(by_pattern: dict[str, int]) -> dict[str, int]:
+    """Alert counts per pattern summed per category: every category (trades, order_book), zeros included."""
+    totals = dict.fromkeys(AlertCategory, 0)
+    for pattern, count in by_pattern.items():
+        totals[alert_category(pattern)] += count
+    return {category.value: count for category, count in totals.items()}
 
 
 def metric(aggregations: dict[str, Any], name: str) -> float | None:

@@ -9,7 +9,7 @@ from opensearchpy import OpenSearch
 from riskengine.reporting.models import DailyRisk, RiskSummary, TradeView, UserRisk
 from riskengine.reporting.params import DAY_MS, TimeRange, to_datetime
 from riskengine.reporting.queries import user_alerts_query, user_trades_query
-from riskengine.reporting.results import by_level, counts, metric, period_of
+from riskengine.reporting.results import by_category, by_level, counts, metric, period_of
 from riskengine.reporting.store import search
 from riskengine.search import ALERTS, ANALYZED_TRADES
 
@@ -20,6 +20,7 @@ def user_risk(client: OpenSearch, user_id: str, period: TimeRange, latest: int) 
     alerts = search(client, ALERTS.alias, user_alerts_query(user_id, period))
     trades = search(client, ANALYZED_TRADES.alias, user_trades_query(user_id, period, latest))
     alert_aggs, trade_aggs = alerts.get("aggregations", {}), trades.get("aggregations", {})
+    alerts_by_pattern = counts(alert_aggs, "byPattern")
     return UserRisk(
         user_id=user_id,
         period=period_of(period),
@@ -29,7 +30,8 @@ def user_risk(client: OpenSearch, user_id: str, period: TimeRange, latest: int) 
             avg_risk_score=metric(trade_aggs, "avg"),
             max_risk_score=metric(trade_aggs, "max"),
         ),
-        alerts_by_pattern=counts(alert_aggs, "byPattern"),
+        alerts_by_pattern=alerts_by_pattern,
+        alerts_by_category=by_category(alerts_by_pattern),
         alerts_by_severity=by_level(counts(alert_aggs, "bySeverity")),
         daily=_daily(trade_aggs, period),
         latest_trades=[_trade_view(hit["_source"]) for hit in trades["hits"]["hits"]],

@@ -1,7 +1,8 @@
 """The compliance dashboards kept in the repository, and their import into OpenSearch Dashboards.
 
 ``saved_objects/compliance.ndjson`` is exactly what ``Stack Management > Saved objects > Import``
-accepts: two index patterns, four visualisations and the "Compliance" dashboard, with stable ids
+accepts: two index patterns, six visualisations (two of them on order-book alerts) and the "Compliance"
+dashboard, with stable ids
 (``riskengine-...``), so importing again with ``overwrite=true`` replaces them instead of adding copies.
 """
 

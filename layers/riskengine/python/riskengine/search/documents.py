@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from riskengine.search.categories import alert_category
+
 _TRADE_FIELDS = (
     "tradeId", "userId", "customerId", "symbol", "baseAsset", "quoteAsset", "exchange", "side", "orderType",
     "quantity", "price", "notional", "timestamp",
@@ -48,8 +50,14 @@ def analyzed_trade_document(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def alert_document(alert: dict[str, Any]) -> dict[str, Any]:
-    """One RiskAlert as a document with ``_id`` = alertId."""
+    """One RiskAlert as a document with ``_id`` = alertId, plus its ``category`` (order_book or trades).
+
+    An order-book alert's ``triggeredEvents`` are order eventIds (and the ids of opposite-side
+    trades); they are indexed as they are, like trade ids.
+    """
     document = {name: alert[name] for name in _ALERT_FIELDS}
     document["triggeredEvents"] = list(alert["triggeredEvents"])
     document["metrics"] = dict(alert["metrics"])
+    # Derived from patternType alone, so re-indexing a redelivered alert writes the same document.
+    document["category"] = alert_category(alert["patternType"]).value
     return document

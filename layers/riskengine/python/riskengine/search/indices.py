@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-# Bump when a mapping changes: templates are re-put with the new version by `riskengine search init`.
-TEMPLATE_VERSION = 1
+# Bump when a mapping changes: `riskengine search init` puts the templates again with the new version
+# and brings the mappings of existing daily indices up to it (additive changes only, see provision.py).
+# 2: alerts' ``category`` and the order-book rules' metrics; analysed trades' ``scoreContributions.orderBook``.
+TEMPLATE_VERSION = 2
 
 KEYWORD = MappingProxyType({"type": "keyword"})
 DOUBLE = MappingProxyType({"type": "double"})
@@ -93,8 +95,9 @@ ANALYZED_TRADES = IndexFamily(
         "riskScore": DOUBLE,
         "riskLevel": KEYWORD,
         **dict.fromkeys(["triggeredPatterns", "alertIds", "complianceFlags", "riskMitigationActions"], KEYWORD),
+        # One double per score component (RiskScorer): orderBook is the order-book signal's share.
         "scoreContributions": MappingProxyType(
-            {"properties": dict.fromkeys(["behaviour", "volume", "compliance", "marketImpact"], DOUBLE)}
+            {"properties": dict.fromkeys(["behaviour", "orderBook", "volume", "compliance", "marketImpact"], DOUBLE)}
         ),
         **dict.fromkeys(["volumeZScore", "maxPatternStrength", "symbolVolume5m", "impactRatio"], DOUBLE),
         **dict.fromkeys(["baselineTrades", "patternCount"], INTEGER),
@@ -104,6 +107,29 @@ ANALYZED_TRADES = IndexFamily(
     },
 )
 
+# What each order-book rule measures (Match.metrics), mapped explicitly rather than left to the dynamic
+# template: every daily index has these fields from its creation, so the Dashboards index pattern
+# lists them (and panels and filters on them work) before the day's first order-book alert. All
+# doubles, as the RiskAlert contract carries them (map<double>) and as the dynamic template maps
+# every other metric, so one name has one type in every daily index behind the alias and bringing an
+# older index up to this mapping only ever adds fields.
+ORDER_BOOK_METRICS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "SPOOFING": (
+            "orderNotional", "medianOrderNotional", "notionalRatio", "notionalRatioThreshold",
+            "cancelAfterMs", "cancelWithinMs", "oppositeTrades",
+        ),
+        "LAYERING": (
+            "orders", "ordersThreshold", "priceLevels", "priceLevelsThreshold", "placementSpanMs", "cancelSpanMs",
+            "oppositeTrades",
+        ),
+        "EXCESSIVE_CANCELS": (
+            "ordersPlaced", "cancels", "fills", "cancelsPerFill", "cancelsPerFillThreshold",
+            "orderEvents", "orderEventsThreshold", "windowMs",
+        ),
+    }
+)  # fmt: skip
+
 ALERTS = IndexFamily(
     alias="risk-alerts",
     id_field="alertId",
@@ -111,13 +137,21 @@ ALERTS = IndexFamily(
     properties={
         **dict.fromkeys(["alertId", "patternType", "rule", "severity", "userId", "customerId", "symbol"], KEYWORD),
         "exchange": KEYWORD,
+        "category": KEYWORD,  # "order_book" or "trades", from patternType (categories.py)
         "timestamp": DATE,
         "detectedAt": DATE,
         "description": TEXT,
         "recommendedAction": TEXT,
         "triggeredEvents": KEYWORD,
-        # Each rule measures different things (notional, zScore, dropPct, ...): any name, always a double.
-        "metrics": MappingProxyType({"type": "object", "dynamic": True}),
+        # Each rule measures different things (notional, zScore, dropPct, ...): any name, always a double
+        # (the dynamic template below); the order-book rules' names are there from the index's creation.
+        "metrics": MappingProxyType(
+            {
+                "type": "object",
+                "dynamic": True,
+                "properties": dict.fromkeys(sorted(set().union(*ORDER_BOOK_METRICS.values())), DOUBLE),
+            }
+        ),
         "acknowledged": BOOLEAN,
     },
     dynamic_templates=({"metrics_as_doubles": {"path_match": "metrics.*", "mapping": {"type": "double"}}},),

@@ -36,6 +36,8 @@ __all__ = [
 
 RETENTION_POLICY_ID = "riskengine-retention"
 _ISM_POLICY = f"/_plugins/_ism/policies/{RETENTION_POLICY_ID}"
+# Index names per put-mapping request: a year of daily indices in a few requests, each URL well within limits.
+_INDICES_PER_MAPPING_REQUEST = 50
 
 
 class Outcome(StrEnum):
@@ -150,12 +152,15 @@ def provision(
     dashboards_auth: Any = None,
     verify_certs: bool = True,
 ) -> ProvisionReport:
-    """Templates, then retention (so today's new indices are picked up by it), then aliases, then dashboards.
+    """Templates, then the mappings of existing indices, then retention (so today's new indices are picked
+    up by it), then aliases, then dashboards.
 
-    Failures of the templates or aliases raise (nothing else can work without them); retention and
-    dashboards record a failed step and let the rest finish.
+    Failures of the templates or aliases raise (nothing else can work without them); an index whose
+    mapping cannot be brought up to date, retention and dashboards record a failed step and let the
+    rest finish.
     """
     steps = [_put_template(client, family, options.shards, options.replicas) for family in FAMILIES]
+    steps.extend(_update_mappings(client, family) for family in FAMILIES)
     steps.append(_put_retention(client, options.retention_days, FAMILIES))
     now_ms = int(time.time() * 1000)
     steps.extend(_ensure_alias(client, family, now_ms) for family in FAMILIES)
@@ -209,6 +214,68 @@ def _shards_and_replicas(template: Mapping[str, Any]) -> tuple[int, int] | None:
         return int(index["number_of_shards"]), int(index["number_of_replicas"])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _update_mappings(client: OpenSearch, family: IndexFamily) -> Step:
+    """Bring the mappings of the family's existing daily indices up to ``TEMPLATE_VERSION``.
+
+    A template applies only when an index is created, so today's index (and any older one a late or
+    redriven record goes to) would keep the previous mapping, and being strict it would reject every
+    document with a field added since. Putting a mapping adds fields and leaves existing ones alone;
+    a field whose type differs is refused, and those indices are named in a failed step. Indices of a
+    newer version (a newer engine put them) are left, as their template is.
+    """
+    name = f"mappings {family.alias}"
+    stored = client.indices.get_mapping(index=family.pattern)
+    versions = {index: _mapping_version(body) for index, body in stored.items()}
+    stale = sorted(index for index, version in versions.items() if version is None or version < TEMPLATE_VERSION)
+    if not versions:
+        return Step(name, Outcome.UNCHANGED, "no index yet")
+    if not stale:
+        return Step(name, Outcome.UNCHANGED, f"{len(versions)} index(es) at version {TEMPLATE_VERSION} or newer")
+    refused: dict[str, str] = {}
+    for start in range(0, len(stale), _INDICES_PER_MAPPING_REQUEST):
+        refused |= _put_mappings(client, family, stale[start : start + _INDICES_PER_MAPPING_REQUEST])
+    updated = f"{len(stale) - len(refused)} index(es) brought to version {TEMPLATE_VERSION}"
+    if refused:
+        reasons = "; ".join(f"{index}: {reason}" for index, reason in sorted(refused.items()))
+        return Step(
+            name,
+            Outcome.FAILED,
+            f"{updated}; {len(refused)} refused it (documents with fields it lacks are dead-lettered there "
+            f"until it is reindexed into the current mapping): {reasons}",
+        )
+    return Step(name, Outcome.UPDATED, updated)
+
+
+def _mapping_version(index_body: Mapping[str, Any]) -> int | None:
+    """The template version an index's mapping was made from; None for indices the template did not make."""
+    version = index_body.get("mappings", {}).get("_meta", {}).get("template_version")
+    return version if isinstance(version, int) else None
+
+
+def _put_mappings(client: OpenSearch, family: IndexFamily, indices: list[str]) -> dict[str, str]:
+    """Put the family's mappings on ``indices``; returns the indices that refused and why.
+
+    One request for all of them; the server applies such a request to every index or to none, so
+    when it is refused, each index is asked on its own to find which refuse.
+    """
+    refusal = _put_mapping(client, family, indices)
+    if refusal is None:
+        return {}
+    if len(indices) == 1:
+        return {indices[0]: refusal}
+    answers = {index: _put_mapping(client, family, [index]) for index in indices}
+    return {index: reason for index, reason in answers.items() if reason is not None}
+
+
+def _put_mapping(client: OpenSearch, family: IndexFamily, indices: list[str]) -> str | None:
+    """None when every index took the mapping, else the server's reason (a field of another type)."""
+    try:
+        client.indices.put_mapping(index=",".join(indices), body=family.mappings())
+    except RequestError as exc:
+        return _reason(exc)
+    return None
 
 
 def _ensure_alias(client: OpenSearch, family: IndexFamily, now_ms: int) -> Step:
