@@ -73,3 +73,36 @@ def test_replaying_a_mixed_file_again_into_the_same_directory_gives_the_same_fil
         )
     assert runs[0] == runs[1]
     assert [len(runs[1][name]) for name in files] == [3, 2, 1]
+
+
+def spoof_lines(*, trade_after_cancel: bool) -> list[dict[str, Any]]:
+    """A bait of 1,500,000 USD (SPOOFER's first order: the 100,000 USD floor applies), a small sell of the same
+    user on the same market 4 s later, the bait cancelled unfilled at 7 s; optionally the sell comes in the
+    file after the cancel (its own topic lagging), still stamped between placement and cancel."""
+    bait = {"order_id": "bait-1", "user": "SPOOFER", "side": "BUY", "price": 60_000.0}
+    sell = {"kind": "trade", **trade("opp-1", user="SPOOFER", side="SELL", quantity=0.1, price=60_000.0, at=5_000)}
+    lines = [
+        trade("n-1", user="N1", quantity=0.1, price=60_000.0, at=0),
+        {"kind": "order", **order("ev-s1", "NEW", quantity=25.0, at=1_000, **bait)},
+        sell,
+        {"kind": "order", **order("ev-s2", "CANCEL", quantity=0.0, at=8_000, **bait)},
+    ]
+    if trade_after_cancel:
+        lines.remove(sell)
+        lines.append(sell)
+    return lines
+
+
+@pytest.mark.parametrize("trade_after_cancel", [False, True])
+@pytest.mark.parametrize("batch_size", [1, 1_000])
+def test_a_spoof_in_a_mixed_file_comes_out_as_a_spoofing_alert(
+    tmp_path: Path, batch_size: int, trade_after_cancel: bool
+) -> None:
+    source = write_jsonl(tmp_path / "spoof.jsonl", spoof_lines(trade_after_cancel=trade_after_cancel))
+
+    report = replay(source, tmp_path / "out", batch_size=batch_size)
+
+    (alert,) = read_jsonl(tmp_path / "out" / "alerts.jsonl")
+    assert (alert["patternType"], alert["userId"], alert["symbol"]) == ("SPOOFING", "SPOOFER", "BTC/USDT")
+    assert set(alert["triggeredEvents"]) == {"ev-s1", "ev-s2", "opp-1"}  # the order's events and the sell
+    assert (report.analyzed, report.alerts, report.rejected) == (2, 1, 0)
