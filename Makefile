@@ -87,8 +87,9 @@ localstack-up:  ## Start LocalStack 4.14.0, Redis, Kafka, OpenSearch (needs Dock
 localstack-deploy: install  ## Deploy the functions to LocalStack, then create the topics and search templates.
 	$(BIN)/python localstack/deploy.py --endpoint-url $(LOCALSTACK_URL)
 
-localstack-bridge: install  ## The four MSK triggers as bridges invoking the LocalStack functions (Ctrl-C stops).
+localstack-bridge: install  ## The five MSK triggers as bridges invoking the LocalStack functions (Ctrl-C stops).
 	$(BRIDGE) --topic crypto-trades --function riskengine-score-trades --group-id riskengine-score-trades & \
+	$(BRIDGE) --topic crypto-orders --function riskengine-score-orders --group-id riskengine-score-orders & \
 	$(BRIDGE) --topic risk-alerts --function riskengine-dispatch-alerts --group-id riskengine-dispatch-alerts & \
 	$(BRIDGE) --topic risk-analyzed-trades --function riskengine-index-search --group-id riskengine-index-search-analyzed & \
 	$(BRIDGE) --topic risk-alerts --function riskengine-index-search --group-id riskengine-index-search-alerts & \

@@ -129,6 +129,7 @@ CONFIG = app_config()
 PROVISIONING = FunctionSizing(512, 300)
 FUNCTIONS = (
     FunctionSpec("score_trades", CONFIG.score_trades),
+    FunctionSpec("score_orders", CONFIG.score_orders),
     FunctionSpec("dispatch_alerts", CONFIG.downstream),
     FunctionSpec("index_search", CONFIG.downstream),
     FunctionSpec("ingest_trade", CONFIG.api),
@@ -182,7 +183,7 @@ def provisioning_events() -> dict[str, dict[str, Any]]:
 def triggers() -> tuple[Trigger, ...]:
     """The deployed system's Kafka triggers: the mappings the bridges stand in for."""
     topics = Topics()
-    return scoring(topics), dispatching(topics), *indexing(topics)
+    return *scoring(topics), dispatching(topics), *indexing(topics)
 
 
 def bridge_command(trigger: Trigger, prefix: str, endpoint_url: str) -> str:
@@ -347,7 +348,7 @@ def print_report(
     if provisioned:
         topics = ", ".join(f"{name} ({count})" for name, count in kafka_topics().items())
         print(f"Provisioned by {' and '.join(provisioned)}: topics (partitions) {topics}; OpenSearch templates")
-    print("Kafka triggers are not emulated; each runs as a bridge (all four: make localstack-bridge):")
+    print("Kafka triggers are not emulated; each runs as a bridge (all five: make localstack-bridge):")
     for trigger in triggers():
         if trigger.function in outcomes:
             print("  " + bridge_command(trigger, args.prefix, args.endpoint_url))

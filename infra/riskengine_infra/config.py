@@ -93,12 +93,17 @@ class DeploymentConfig:
     architecture: Architecture = "arm64"
     bundling: Bundling = "local"
     score_trades: FunctionSizing = field(default_factory=lambda: FunctionSizing(1769, 120, None))
+    # score_orders runs the same engine on order events (docs/decisions/0001-order-events.md): sized like score_trades
+    score_orders: FunctionSizing = field(default_factory=lambda: FunctionSizing(1769, 120, None))
     downstream: FunctionSizing = field(default_factory=lambda: FunctionSizing(512, 60, None))
     # No reserved concurrency by default: a new account's limit can be as low as 10 and Lambda keeps 100 of it
     # unreserved, so any reservation can fail the deployment. Set one per function group once the limit is raised,
     # e.g. -c 'api={"memory_mb": 512, "timeout_s": 29, "reserved_concurrency": 50}'.
     api: FunctionSizing = field(default_factory=lambda: FunctionSizing(512, 29, None))
     trigger: TriggerSettings = field(default_factory=TriggerSettings)
+    # score_orders' trigger on crypto-orders: its own batch size, window and pollers (order events come in bursts
+    # of their own, e.g. quote stuffing); `trigger` sets every other mapping
+    orders_trigger: TriggerSettings = field(default_factory=TriggerSettings)
     # The trading simulator (functions/simulate_trades, its 1-minute schedule, the API's /simulation/* routes) is a
     # demonstration tool: a production deployment has none of it unless this is true.
     simulator: bool = False
@@ -148,14 +153,9 @@ class DeploymentConfig:
         for name in ("max_azs", "topic_partitions", "topic_retention_hours", "search_instance_count"):
             if getattr(self, name) < 1:
                 raise ContextError(f"context {name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        if not 1 <= self.trigger.batch_size <= 10_000:
-            raise ContextError(f"context trigger.batch_size must be 1..10000, got {self.trigger.batch_size}")
-        window = self.trigger.batching_window_s
-        if not 0 <= window <= 300:
-            raise ContextError(f"context trigger.batching_window_s must be 0..300, got {window}")
-        if not 1 <= self.trigger.min_pollers <= self.trigger.max_pollers <= 2_000:
-            raise ContextError("context trigger needs 1 <= min_pollers <= max_pollers <= 2000")
-        for sizing_name in ("score_trades", "downstream", "api"):
+        for trigger_name in ("trigger", "orders_trigger"):
+            _validate_trigger(trigger_name.replace("_", "-"), getattr(self, trigger_name))
+        for sizing_name in ("score_trades", "score_orders", "downstream", "api"):
             sizing: FunctionSizing = getattr(self, sizing_name)
             if not 128 <= sizing.memory_mb <= 10_240 or not 1 <= sizing.timeout_s <= 900:
                 raise ContextError(f"context {sizing_name.replace('_', '-')}: memory 128..10240 MB, timeout 1..900 s")
@@ -242,11 +242,23 @@ def _validate_functions_and_monitoring(config: DeploymentConfig) -> None:
         raise ContextError(f"context risk-rules is not JSON: {exc}") from exc
     if not isinstance(rules, dict) or not all(isinstance(settings, dict) for settings in rules.values()):
         raise ContextError("context risk-rules must be an object of rule name -> settings object (docs/rules.md)")
-    percent, position = config.cache_memory_alarm_percent, config.trigger.starting_position
+    percent = config.cache_memory_alarm_percent
     if not 1 <= percent <= 100:
         raise ContextError(f"context cache-memory-alarm-percent must be 1..100, got {percent}")
-    if position not in ("TRIM_HORIZON", "LATEST"):
-        raise ContextError(f"context trigger.starting_position must be TRIM_HORIZON or LATEST, got {position!r}")
+
+
+def _validate_trigger(key: str, trigger: TriggerSettings) -> None:
+    """One event source mapping's settings (context ``trigger`` or ``orders-trigger``)."""
+    if not 1 <= trigger.batch_size <= 10_000:
+        raise ContextError(f"context {key}.batch_size must be 1..10000, got {trigger.batch_size}")
+    if not 0 <= trigger.batching_window_s <= 300:
+        raise ContextError(f"context {key}.batching_window_s must be 0..300, got {trigger.batching_window_s}")
+    if not 1 <= trigger.min_pollers <= trigger.max_pollers <= 2_000:
+        raise ContextError(f"context {key} needs 1 <= min_pollers <= max_pollers <= 2000")
+    if trigger.starting_position not in ("TRIM_HORIZON", "LATEST"):
+        raise ContextError(
+            f"context {key}.starting_position must be TRIM_HORIZON or LATEST, got {trigger.starting_position!r}"
+        )
 
 
 def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:

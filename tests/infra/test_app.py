@@ -50,7 +50,7 @@ def test_the_functions_are_wired_to_the_other_stacks(synthesized: Any) -> None:
     functions = Template.from_stack(synthesized[0]["functions"])
     mappings = functions.find_resources("AWS::Lambda::EventSourceMapping")
     topics = sorted(topic for m in mappings.values() for topic in m["Properties"]["Topics"])
-    assert topics == ["crypto-trades", "risk-alerts", "risk-alerts", "risk-analyzed-trades"]
+    assert topics == ["crypto-orders", "crypto-trades", "risk-alerts", "risk-alerts", "risk-analyzed-trades"]
     for mapping in mappings.values():
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 

@@ -22,9 +22,10 @@ from riskengine_infra.stacks.functions import service_name
 ENGINE = Path(__file__).resolve().parents[2] / "layers" / "riskengine" / "python" / "riskengine"
 FUNCTIONS_DIR = ENGINE.parents[2].parent / "functions"
 # The default deployment: no trading simulator (context simulator=false).
-FUNCTIONS = ("score_trades", "dispatch_alerts", "index_search", "ingest_trade", "report_api")
+FUNCTIONS = ("score_trades", "score_orders", "dispatch_alerts", "index_search", "ingest_trade", "report_api")
 TRIGGERS = [
     ("score_trades", "crypto-trades", "riskengine-score-trades"),
+    ("score_orders", "crypto-orders", "riskengine-score-orders"),
     ("dispatch_alerts", "risk-alerts", "riskengine-dispatch-alerts"),
     ("index_search", "risk-analyzed-trades", "riskengine-index-search-analyzed"),
     ("index_search", "risk-alerts", "riskengine-index-search-alerts"),
@@ -35,6 +36,12 @@ KAFKA_ACCESS = {
         ["crypto-trades"],
         ["risk-analyzed-trades", "risk-alerts", "crypto-trades-dlq", "riskengine-trigger-failures"],
         ["riskengine-score-trades"],
+    ),
+    # order events raise alerts and have no analysed record; their dead letters join the trades'
+    "score_orders": (
+        ["crypto-orders"],
+        ["risk-alerts", "crypto-trades-dlq", "riskengine-trigger-failures"],
+        ["riskengine-score-orders"],
     ),
     "dispatch_alerts": (
         ["risk-alerts"],
@@ -95,6 +102,13 @@ def expected_environment(d: Deployment, name: str) -> dict[str, Any]:
         | {
             "TRADES_TOPIC": "crypto-trades",
             "ANALYZED_TOPIC": "risk-analyzed-trades",
+            "ALERTS_TOPIC": "risk-alerts",
+            "DEAD_LETTER_TOPIC": "crypto-trades-dlq",
+        },
+        "score_orders": kafka
+        | redis
+        | {
+            "ORDERS_TOPIC": "crypto-orders",
             "ALERTS_TOPIC": "risk-alerts",
             "DEAD_LETTER_TOPIC": "crypto-trades-dlq",
         },
@@ -203,6 +217,7 @@ def test_the_layers_are_read_from_ssm_at_each_deployment(template: Template) -> 
     ("name", "memory", "timeout"),
     [
         ("score_trades", 1769, 120),
+        ("score_orders", 1769, 120),
         ("dispatch_alerts", 512, 60),
         ("index_search", 512, 60),
         ("ingest_trade", 512, 29),
@@ -432,8 +447,10 @@ def test_architecture_trigger_and_log_settings_follow_the_context() -> None:
     template = Template.from_stack(d.functions)
     for resource in template.find_resources("AWS::Lambda::Function").values():
         assert resource["Properties"]["Architectures"] == ["x86_64"]
+    for topic, group in (("crypto-trades", "score-trades"), ("crypto-orders", "score-orders")):
+        props = mapping(template, topic, f"riskengine-{group}")  # orders-trigger defaults to trigger's defaults,
+        assert props["BatchSize"] == (100 if topic == "crypto-trades" else 500)  # not to trigger's context value
     props = mapping(template, "crypto-trades", "riskengine-score-trades")
-    assert props["BatchSize"] == 100
     assert props["MaximumBatchingWindowInSeconds"] == 5
     assert props["StartingPosition"] == "LATEST"
     assert props["ProvisionedPollerConfig"] == {"MinimumPollers": 2, "MaximumPollers": 8}
@@ -441,8 +458,44 @@ def test_architecture_trigger_and_log_settings_follow_the_context() -> None:
     assert {g["Properties"]["RetentionInDays"] for g in template.find_resources("AWS::Logs::LogGroup").values()} == {90}
 
 
+def test_the_orders_trigger_has_settings_of_its_own_and_every_other_mapping_keeps_trigger_s() -> None:
+    orders = {"batch_size": 2000, "batching_window_s": 2, "max_pollers": 6, "starting_position": "LATEST"}
+    d = deployment({"orders-trigger": orders, "score-orders": {"memory_mb": 1024, "timeout_s": 60}})
+    template = Template.from_stack(d.functions)
+    props = mapping(template, "crypto-orders", "riskengine-score-orders")
+    assert (props["BatchSize"], props["MaximumBatchingWindowInSeconds"], props["StartingPosition"]) == (
+        2000,
+        2,
+        "LATEST",
+    )
+    assert props["ProvisionedPollerConfig"] == {"MinimumPollers": 1, "MaximumPollers": 6}
+    for _, topic, group in TRIGGERS:
+        if topic != "crypto-orders":
+            assert mapping(template, topic, group)["BatchSize"] == 500, topic
+    sized = function_resource(template, "score_orders")[1]["Properties"]
+    assert (sized["MemorySize"], sized["Timeout"]) == (1024, 60)
+    assert function_resource(template, "score_trades")[1]["Properties"]["MemorySize"] == 1769
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"orders-trigger": {"batch_size": 0}}, r"context orders-trigger.batch_size must be 1..10000, got 0"),
+        ({"orders-trigger": {"batching_window_s": 301}}, r"context orders-trigger.batching_window_s must be 0..300"),
+        ({"orders-trigger": {"min_pollers": 5, "max_pollers": 4}}, r"context orders-trigger needs 1 <= min_pollers"),
+        ({"orders-trigger": {"starting_position": "AT_TIMESTAMP"}}, r"orders-trigger.starting_position must be"),
+        ({"orders-trigger": {"batch": 10}}, r"context orders-trigger has an unusable value .*unknown keys \['batch'\]"),
+        ({"trigger": {"batch_size": 10_001}}, r"context trigger.batch_size must be 1..10000, got 10001"),
+        ({"score-orders": {"memory_mb": 64, "timeout_s": 60}}, r"context score-orders: memory 128..10240 MB"),
+    ],
+)
+def test_bad_trigger_and_sizing_settings_name_their_context_key(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ContextError, match=message):
+        DeploymentConfig.from_context(context.get)
+
+
 # Functions that connect to the cache: they get elasticache:Connect on it as the engine's IAM user, no others do.
-CACHE_USERS = ("score_trades", "dispatch_alerts")
+CACHE_USERS = ("score_trades", "score_orders", "dispatch_alerts")
 
 
 @pytest.mark.parametrize("cache_mode", ["serverless", "replication-group"])

@@ -13,16 +13,18 @@ from standins import ENV, Deployment, deployment
 
 from riskengine_infra.config import ContextError, DeploymentConfig
 from riskengine_infra.stacks.api import ApiStack
-from riskengine_infra.stacks.monitoring import PATTERNS, RUNBOOK, TRIGGER_ERRORS, MonitoringStack
+from riskengine_infra.stacks.monitoring import ORDER_BOOK_PATTERNS, PATTERNS, RUNBOOK, TRIGGER_ERRORS, MonitoringStack
 
 GB = 1024**3
 LAG_GROUPS = {
     "score-trades": ("riskengine-score-trades", "crypto-trades"),
+    "score-orders": ("riskengine-score-orders", "crypto-orders"),
     "dispatch-alerts": ("riskengine-dispatch-alerts", "risk-alerts"),
     "index-search-analyzed": ("riskengine-index-search-analyzed", "risk-analyzed-trades"),
     "index-search-alerts": ("riskengine-index-search-alerts", "risk-alerts"),
 }
-SERVICES = ("score-trades", "dispatch-alerts", "index-search", "ingest-trade", "report-api")  # no simulator by default
+# No simulator by default.
+SERVICES = ("score-trades", "score-orders", "dispatch-alerts", "index-search", "ingest-trade", "report-api")
 ROOT = Path(__file__).resolve().parents[2]
 # Missing data breaches these: MSK emits no lag for a group that is rebalancing or gone; no TradesScored is the fault.
 BREACHING = {f"consumer-lag-{g}" for g in LAG_GROUPS} | {f"consumer-time-lag-{g}" for g in LAG_GROUPS}
@@ -127,8 +129,9 @@ def test_the_alarms_are_the_ones_the_issue_asks_for(built: tuple[Deployment, Mon
     per_group = {"consumer-lag", "consumer-time-lag", "trigger-failures", "trigger-dropped", "trigger-errors"}
     expected = {f"{kind}-{group}" for kind in per_group for group in LAG_GROUPS}
     expected |= {f"{kind}-{service}" for kind in ("errors", "throttles") for service in SERVICES}
-    expected |= {"dead-lettered-trades", "dead-lettered-documents", "undecodable-alerts", "trades-heartbeat"}
-    expected |= {"batch-failures-score-trades", "delivery-failures-dispatch-alerts", "indexing-failures-index-search"}
+    expected |= {"dead-lettered-trades", "dead-lettered-orders", "dead-lettered-documents", "undecodable-alerts"}
+    expected |= {"trades-heartbeat", "batch-failures-score-trades", "batch-failures-score-orders"}
+    expected |= {"delivery-failures-dispatch-alerts", "indexing-failures-index-search"}
     expected |= {f"kafka-{kind}-broker-{b}" for kind in ("disk", "under-replicated") for b in (1, 2, 3)}
     expected |= {"search-red", "search-free-storage", "search-writes-blocked", "search-jvm-pressure", "api-5xx"}
     expected |= {"sns-failed-alerts", "sns-failed-ops", "cache-memory", "cache-throttledcmds", "cache-evictions"}
@@ -164,6 +167,7 @@ def test_the_heartbeat_pages_when_no_trade_is_scored(built: tuple[Deployment, Mo
     ("name", "metric", "service"),
     [
         ("batch-failures-score-trades", "BatchFailures", "score-trades"),
+        ("batch-failures-score-orders", "BatchFailures", "score-orders"),
         ("delivery-failures-dispatch-alerts", "DeliveryFailures", "dispatch-alerts"),
         ("indexing-failures-index-search", "IndexingFailures", "index-search"),
     ],
@@ -321,6 +325,7 @@ def test_every_function_has_an_error_alarm(built: tuple[Deployment, MonitoringSt
     ("name", "metric", "service"),
     [
         ("dead-lettered-trades", "DeadLettered", "score-trades"),
+        ("dead-lettered-orders", "DeadLettered", "score-orders"),
         ("dead-lettered-documents", "DocumentsDeadLettered", "index-search"),
         ("undecodable-alerts", "AlertsUndecodable", "dispatch-alerts"),
     ],
@@ -376,8 +381,14 @@ def test_the_dashboard_shows_engine_pipeline_cache_and_search_metrics(
     assert {("AWS/ES", "ClusterStatus.red"), ("AWS/ES", "ClusterStatus.yellow")} <= named
     scored = next(line for line in lines if line[1] == "TradesScored")
     assert scored[2:4] == ["service", "score-trades"]  # the dimension Powertools emits
-    latency = [line[-1]["stat"] for line in lines if line[1] == "BatchLatencyMs"]
-    assert sorted(latency) == ["p50", "p99"]
+    latency = [(line[3], line[-1]["stat"]) for line in lines if line[1] == "BatchLatencyMs"]
+    assert sorted(latency) == [(f"score-{what}", stat) for what in ("orders", "trades") for stat in ("p50", "p99")]
+    order_book = {(line[1], line[3]) for line in lines if line[1].removeprefix("AlertsRaised_") in ORDER_BOOK_PATTERNS}
+    # a trade can complete a match too (the opposite-side trade that arrives after the cancel)
+    scoring = ("score-trades", "score-orders")
+    assert order_book == {(f"AlertsRaised_{p}", service) for p in ORDER_BOOK_PATTERNS for service in scoring}
+    dead = {line[3] for line in lines if line[1] == "DeadLettered"}
+    assert dead == {"score-trades", "score-orders"}
     assert sum(1 for line in lines if line[1] == "SumOffsetLag") == len(LAG_GROUPS)
 
 

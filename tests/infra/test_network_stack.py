@@ -88,6 +88,7 @@ def test_flow_logs_record_all_traffic_to_cloudwatch(synthesized: Synthesized) ->
 # function -> (store group attribute, port) it may open connections to; nothing else.
 REACH = {
     "score_trades": {("kafka_sg", 9098), ("cache_sg", 6379)},
+    "score_orders": {("kafka_sg", 9098), ("cache_sg", 6379)},
     "dispatch_alerts": {("kafka_sg", 9098), ("cache_sg", 6379), ("endpoints_sg", 443)},
     "index_search": {("kafka_sg", 9098), ("search_sg", 443)},
     "ingest_trade": {("kafka_sg", 9098)},

@@ -1,4 +1,4 @@
-"""Trade builders (and the real engine to score them) shared by the integration tests."""
+"""Trade and order-event builders (and the real engine to score trades) shared by the integration tests."""
 
 from __future__ import annotations
 
@@ -43,6 +43,45 @@ def trade(
         "orderType": "LIMIT",
         "quantity": quantity,
         "price": price,
+        "notional": quantity * price,
+        "timestamp": BASE_TS + at,
+        "exchange": exchange,
+        **extra,
+    }
+
+
+def order(
+    event_id: str,
+    event_type: str,
+    *,
+    order_id: str = "ord-1",
+    user: str = "U1",
+    symbol: str = "BTC/USDT",
+    side: str = "BUY",
+    quantity: float = 1.0,
+    price: float = 100.0,
+    filled: float = 0.0,
+    at: int = 0,
+    exchange: str = "BINANCE",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A valid OrderEvent ``at`` ms after BASE_TS: ``quantity`` is the order's open quantity after the event
+    (0 after a FILL), ``filled`` its cumulative filled quantity; ``notional`` is the open quantity's USD value."""
+    base, quote = symbol.split("/")
+    return {
+        "eventId": event_id,
+        "orderId": order_id,
+        "userId": user,
+        "customerId": f"C-{user}",
+        "symbol": symbol,
+        "baseAsset": base,
+        "quoteAsset": quote,
+        "side": side,
+        "orderType": "LIMIT",
+        "eventType": event_type,
+        "price": price,
+        "quantity": quantity,
+        "filledQuantity": filled,
         "notional": quantity * price,
         "timestamp": BASE_TS + at,
         "exchange": exchange,

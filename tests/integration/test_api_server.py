@@ -226,7 +226,12 @@ def test_a_posted_wash_trade_is_scored_indexed_and_found_through_the_reporting_a
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     run = uuid.uuid4().hex[:8]
-    for variable, name in (("TRADES_TOPIC", "trades"), ("ANALYZED_TOPIC", "analyzed"), ("ALERTS_TOPIC", "alerts")):
+    for variable, name in (
+        ("TRADES_TOPIC", "trades"),
+        ("ORDERS_TOPIC", "orders"),
+        ("ANALYZED_TOPIC", "analyzed"),
+        ("ALERTS_TOPIC", "alerts"),
+    ):
         monkeypatch.setenv(variable, f"{name}-{run}")  # this test's own topics: no other test's records
     user, now_ms = f"USER_{run}", int(time.time() * 1000)
     trades = [
@@ -253,6 +258,7 @@ def test_a_posted_wash_trade_is_scored_indexed_and_found_through_the_reporting_a
     assert status == 200 and sorted(t["tradeId"] for t in risk["latestTrades"]) == [t["tradeId"] for t in trades]
     assert api.triggers == (
         f"score_trades <- trades-{run}",
+        f"score_orders <- orders-{run}",  # the order events' trigger runs beside it, as deployed
         f"index_search <- analyzed-{run}",
         f"index_search <- alerts-{run}",
     )

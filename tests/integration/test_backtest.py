@@ -1,8 +1,8 @@
 """``riskengine backtest`` and mixed ``riskengine replay`` files, run as a user would, against real redis-servers.
 
 One small hand-written stream: trades that raise LARGE_ORDER and WASH_TRADING (a round trip and a
-self-trade) with known trade ids, order events (counted, not evaluated: there is no order pipeline
-yet) and a malformed line; its labels hit, miss and mislabel on purpose.
+self-trade) with known trade ids, order events (fed to score_orders; a bait placed and cancelled with no
+opposite trade, so no spoof) and a malformed line; its labels hit, miss and mislabel on purpose.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import builders
 import pytest
 from builders import trade, wash_trades
 from test_cli import riskengine
@@ -25,24 +26,10 @@ NO_SELF_TRADE = {"SELF_TRADE": {"enabled": False}}
 
 def order(event_id: str, event_type: str, *, at: int) -> dict[str, Any]:
     """An order event line: the OrderEvent fields plus ``"kind": "order"``."""
+    open_quantity = 0.0 if event_type == "CANCEL" else 20.0
     return {
         "kind": "order",
-        "eventId": event_id,
-        "orderId": "ord-1",
-        "userId": SPOOFER,
-        "customerId": f"C-{SPOOFER}",
-        "symbol": "BTC/USDT",
-        "baseAsset": "BTC",
-        "quoteAsset": "USDT",
-        "side": "BUY",
-        "orderType": "LIMIT",
-        "eventType": event_type,
-        "price": 60_000.0,
-        "quantity": 0.0 if event_type == "CANCEL" else 20.0,
-        "filledQuantity": 0.0,
-        "notional": 1_200_000.0,
-        "timestamp": 1_763_900_000_000 + at,
-        "exchange": "BINANCE",
+        **builders.order(event_id, event_type, user=SPOOFER, quantity=open_quantity, price=60_000.0, at=at),
     }
 
 
@@ -150,9 +137,7 @@ def test_backtest_prints_true_and_false_positives_and_missed_episodes_per_patter
     assert table_rows(result.stdout) == {("defaults", pattern): row for pattern, row in DEFAULTS.items()}
     summary = re.sub(r"\s+", " ", result.stdout)
     assert "Back-test of defaults against 6 labelled episodes" in summary
-    assert "Lines read: 12; rejected: 1; order events: 3 (not evaluated: the order pipeline is not built yet)" in (
-        summary
-    ), result.stdout
+    assert "Lines read: 12; rejected: 1; order events: 3" in summary, result.stdout
     assert f"Replaying {files['stream'].name} with defaults" in result.stderr  # the progress bar
 
 
@@ -190,7 +175,7 @@ def test_json_output_is_one_document_with_the_documented_keys(files: dict[str, P
         "alerts": 4,
         "rejected": 1,
         "orderEvents": 3,
-        "orderEventsEvaluated": False,
+        "orderEventsEvaluated": True,
     }
     assert defaults["patterns"]["LARGE_ORDER"] == {
         "alerts": 2,
@@ -268,7 +253,7 @@ def test_a_missing_file_says_which(files: dict[str, Path], tmp_path: Path, missi
 # --- replay of a mixed file -----------------------------------------------------------------------
 
 
-def test_replaying_the_mixed_file_counts_the_orders_and_writes_what_the_trades_alone_write(
+def test_replaying_the_mixed_file_feeds_the_orders_and_writes_what_the_trades_alone_write(
     files: dict[str, Path], tmp_path: Path
 ) -> None:
     mixed, trades = tmp_path / "mixed", tmp_path / "trades"
@@ -278,7 +263,7 @@ def test_replaying_the_mixed_file_counts_the_orders_and_writes_what_the_trades_a
         assert result.returncode == 0, result.stderr
         summaries[out] = re.sub(r"\s+", " ", result.stdout)
     assert re.search(r"Lines read\W+12\b", summaries[mixed]), summaries[mixed]
-    assert re.search(r"Order events\W+3 \(not evaluated: the order pipeline is not built yet\)", summaries[mixed])
+    assert re.search(r"Order events\W+3\W", summaries[mixed]), summaries[mixed]
     assert re.search(r"Order events\W+0\W", summaries[trades]), summaries[trades]
 
     assert _read(mixed / "analyzed.jsonl", "processedAt") == _read(trades / "analyzed.jsonl", "processedAt")

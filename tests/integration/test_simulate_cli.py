@@ -16,6 +16,7 @@ pytestmark = pytest.mark.integration
 
 SMALL_RUN = ("--seed", "5", "--minutes", "3", "--users", "300")
 SPINE = ("LARGE_ORDER", "VOLUME_SPIKE", "WASH_TRADING", "FLASH_CRASH", "RAPID_BURST")
+ORDER_BOOK = ("SPOOFING", "LAYERING", "EXCESSIVE_CANCELS")
 
 
 @pytest.fixture(scope="module")
@@ -55,21 +56,23 @@ def test_the_same_seed_gives_byte_identical_files_in_another_process(
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes()
 
 
-def test_the_backtest_of_a_simulated_stream_catches_every_spine_episode_and_nothing_else(
+def test_the_backtest_of_a_simulated_stream_catches_every_episode_and_nothing_else(
     written: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
+    """Trades through score_trades, order events through score_orders: every labelled episode, spine and
+    order-book, is found, and no alert matches none."""
     out, _ = written
     result = riskengine("backtest", str(out / "stream.jsonl"), "--labels", str(out / "labels.jsonl"), "--json")
     assert result.returncode == 0, result.stderr
     (rule_set,) = json.loads(result.stdout)["ruleSets"]
     assert rule_set["replay"]["rejected"] == 0
-    assert rule_set["replay"]["orderEvents"] > 500
+    assert rule_set["replay"]["orderEvents"] > 500 and rule_set["replay"]["orderEventsEvaluated"]
     patterns: dict[str, Any] = rule_set["patterns"]
-    labelled_spine = [p for p in SPINE if patterns.get(p, {}).get("episodes")]
-    assert len(labelled_spine) >= 3
-    for pattern in labelled_spine:
+    labelled = [p for p in (*SPINE, *ORDER_BOOK) if patterns.get(p, {}).get("episodes")]
+    assert set(ORDER_BOOK) <= set(labelled) and len(set(SPINE) & set(labelled)) >= 3
+    for pattern in labelled:
         assert (patterns[pattern]["precision"], patterns[pattern]["recall"]) == (1.0, 1.0), pattern
-    assert {p for p, counts in patterns.items() if counts["alerts"]} <= set(SPINE)
+    assert {p for p, counts in patterns.items() if counts["alerts"]} <= set(labelled)
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from constructs import Construct
 
 from riskengine_infra import nag
 from riskengine_infra.bundling import FUNCTIONS_DIR
-from riskengine_infra.config import DeploymentConfig, FunctionSizing
+from riskengine_infra.config import DeploymentConfig, FunctionSizing, TriggerSettings
 from riskengine_infra.stacks.network import Reach, function_reach, log_group
 from riskengine_infra.stacks.streaming import SASL_MECHANISM, SECURITY_PROTOCOL
 
@@ -136,6 +136,27 @@ class FunctionsStack(cdk.Stack):
             "score_trades",
             triggers={topics.trades: self._group("score-trades")},
             writes=[topics.analyzed, topics.alerts, topics.trades_dlq],
+        )
+        # The order events' sibling (docs/decisions/0001-order-events.md): the same engine, layer and stores behind
+        # its own mapping, batch settings, metrics and alarms. Order events raise alerts and have no analysed
+        # record; their dead letters join the trades' on the one dead-letter topic of the engine's inputs
+        # (dlq.source.topic says which input a letter came from).
+        self._function(
+            "score_orders",
+            self._config.score_orders,
+            "Evaluates every order event of crypto-orders (spoofing, layering, excessive cancels), writes alerts",
+            {
+                **self._kafka_env,
+                "ORDERS_TOPIC": topics.orders,
+                "ALERTS_TOPIC": topics.alerts,
+                "DEAD_LETTER_TOPIC": topics.trades_dlq,
+            },
+        )
+        self._kafka(
+            "score_orders",
+            triggers={topics.orders: self._group("score-orders")},
+            writes=[topics.alerts, topics.trades_dlq],
+            trigger=self._config.orders_trigger,
         )
 
     def _consumers(self, alerting: AlertingStack, search: SearchStack) -> None:
@@ -271,8 +292,16 @@ class FunctionsStack(cdk.Stack):
         nag.acknowledge(role, "IAM5[Resource::*]", ENI_REASON)
         return role
 
-    def _kafka(self, name: str, *, writes: list[str], triggers: dict[str, str] | None = None) -> None:
-        """MSK IAM access of the function as a producer and, for its triggers (topic -> group), as a consumer."""
+    def _kafka(
+        self,
+        name: str,
+        *,
+        writes: list[str],
+        triggers: dict[str, str] | None = None,
+        trigger: TriggerSettings | None = None,
+    ) -> None:
+        """MSK IAM access of the function as a producer and, for its triggers (topic -> group), as a consumer;
+        the triggers' settings are ``trigger`` (context ``trigger`` unless given)."""
         function, streaming, triggers = self.functions[name], self._streaming, triggers or {}
         cluster_actions = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]
         if triggers:
@@ -298,13 +327,12 @@ class FunctionsStack(cdk.Stack):
             )
             function.add_to_role_policy(iam.PolicyStatement(actions=list(TRIGGER_ENI_ACTIONS), resources=["*"]))
         for topic, group in triggers.items():
-            self._trigger(function, topic, group)
+            self._trigger(function, topic, group, trigger or self._config.trigger)
             self.triggers.append(Trigger(function=name, topic=topic, group=group))
 
-    def _trigger(self, function: lambda_.Function, topic: str, group: str) -> None:
+    def _trigger(self, function: lambda_.Function, topic: str, group: str, trigger: TriggerSettings) -> None:
         """The MSK event source mapping, built directly: CDK's ManagedKafkaEventSource would attach
         AWSLambdaMSKExecutionRole (CloudWatch Logs on every log group) to the role."""
-        trigger = self._config.trigger
         function.add_event_source_mapping(
             # ManagedKafkaEventSource's id: the mappings keep their logical ids
             f"KafkaEventSource:{cdk.Names.node_unique_id(function.node)}{topic}",

@@ -32,21 +32,36 @@ if TYPE_CHECKING:
     from riskengine_infra.stacks.state import StateStack
     from riskengine_infra.stacks.streaming import StreamingStack
 
-__all__ = ["DEAD_LETTERS", "FAILURES", "PATTERNS", "RUNBOOK", "TRIGGER_ERRORS", "MonitoringStack"]
+__all__ = [
+    "DEAD_LETTERS",
+    "FAILURES",
+    "ORDER_BOOK_PATTERNS",
+    "PATTERNS",
+    "RUNBOOK",
+    "SCORING",
+    "TRIGGER_ERRORS",
+    "MonitoringStack",
+]
 
 PATTERNS = ("WASH_TRADING", "VOLUME_SPIKE", "LARGE_ORDER", "FLASH_CRASH", "RAPID_BURST")
+# Raised by the event that completes a match: an order event (score_orders) or a trade (score_trades).
+ORDER_BOOK_PATTERNS = ("SPOOFING", "LAYERING", "EXCESSIVE_CANCELS")
+SCORING = ("score_trades", "score_orders")  # the functions that run the engine, one per input topic
 # alarm name -> (EMF metric, function emitting it): records set aside instead of processed.
 DEAD_LETTERS = {
     "dead-lettered-trades": ("DeadLettered", "score_trades"),
+    "dead-lettered-orders": ("DeadLettered", "score_orders"),
     "dead-lettered-documents": ("DocumentsDeadLettered", "index_search"),
     "undecodable-alerts": ("AlertsUndecodable", "dispatch_alerts"),
 }
-# alarm name -> (EMF metric, function emitting it): a batch (or its records) reported back for a retry.
-FAILURES = {
-    "batch-failures": ("BatchFailures", "score_trades"),
-    "delivery-failures": ("DeliveryFailures", "dispatch_alerts"),
-    "indexing-failures": ("IndexingFailures", "index_search"),
-}
+# (alarm name, EMF metric, function emitting it): a batch (or its records) reported back for a retry; the alarm is
+# named after the function too.
+FAILURES = (
+    ("batch-failures", "BatchFailures", "score_trades"),
+    ("batch-failures", "BatchFailures", "score_orders"),
+    ("delivery-failures", "DeliveryFailures", "dispatch_alerts"),
+    ("indexing-failures", "IndexingFailures", "index_search"),
+)
 # The Kafka mappings' ErrorCount metrics (emitted only when an error happens): poller-side failures.
 TRIGGER_ERRORS = ("PollingErrorCount", "InvokeErrorCount", "CommitErrorCount", "OnFailureDestinationDeliveryErrorCount")
 RUNBOOK = "docs/runbook.md"
@@ -248,7 +263,7 @@ class MonitoringStack(cdk.Stack):
             )
 
     def _alarm_on_handler_failures(self) -> None:
-        for name, (metric, function) in FAILURES.items():
+        for name, metric, function in FAILURES:
             self._alarm(
                 f"{name}-{service_name(function)}",
                 engine_metric(metric, function).with_(period=FIVE_MINUTES),
@@ -448,12 +463,22 @@ class MonitoringStack(cdk.Stack):
     # --- dashboard -------------------------------------------------------------------------------------
 
     def _engine_widgets(self) -> list[cw.IWidget]:
-        latency = [engine_metric("BatchLatencyMs", "score_trades", stat) for stat in ("p50", "p99")]
-        alerts = [engine_metric(f"AlertsRaised_{pattern}", "score_trades") for pattern in PATTERNS]
+        latency = [
+            engine_metric("BatchLatencyMs", function, stat).with_(label=f"{service_name(function)} {stat}")
+            for function in SCORING
+            for stat in ("p50", "p99")
+        ]
+        spine = [engine_metric(f"AlertsRaised_{pattern}", "score_trades") for pattern in PATTERNS]
+        order_book = [
+            engine_metric(f"AlertsRaised_{pattern}", function).with_(label=f"{pattern} ({service_name(function)})")
+            for pattern in ORDER_BOOK_PATTERNS
+            for function in SCORING
+        ]
         return [
             _graph("Trades scored (per minute)", [engine_metric("TradesScored", "score_trades")]),
             _graph("Batch latency (ms)", latency),
-            _graph("Alerts raised per pattern", alerts),
+            _graph("Alerts raised per pattern", spine),
+            _graph("Order-book alerts raised (by the function whose event completed the match)", order_book, width=24),
         ]
 
     def _pipeline_widgets(self, lag: dict[str, cw.Metric]) -> list[cw.IWidget]:

@@ -67,6 +67,7 @@ def function_reach(config: DeploymentConfig) -> dict[str, frozenset[Reach]]:
     kafka, cache, search, sns = Reach.KAFKA, Reach.CACHE, Reach.SEARCH, Reach.SNS
     reach = {
         "score_trades": {kafka, cache},
+        "score_orders": {kafka, cache},
         "dispatch_alerts": {kafka, cache, sns},  # the cache remembers what was sent (riskengine.alerting.state)
         "index_search": {kafka, search},
         # /trades writes to Kafka; the simulation's controls (only with the simulator) keep their state in Redis

@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 
 from riskengine.model import SourceRecord
 from riskengine.sinks import DeadLetter
-from riskengine_tools.local.replay import ORDERS_TOPIC, TRADES_TOPIC, UNKNOWN_KIND, batches, line_record
+from riskengine_tools.local import replay
+from riskengine_tools.local.replay import (
+    KIND_TOPICS,
+    ORDERS_TOPIC,
+    TRADES_TOPIC,
+    UNKNOWN_KIND,
+    batches,
+    line_record,
+)
 
 TRADE = {"tradeId": "t1", "userId": "U1", "price": 0.1, "quantity": 1e-08}
 
@@ -44,6 +52,13 @@ def test_any_other_kind_is_a_dead_letter_saying_which_kinds_exist(kind: object) 
     assert json.dumps(kind) in letter.detail
 
 
+def test_every_kind_is_fed_to_the_function_the_trigger_of_its_topic_invokes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replay, "_handler_feeder", lambda function: function)  # which handler, not the handler
+    feeders = replay._feeders()
+    assert feeders == {TRADES_TOPIC: "score_trades", ORDERS_TOPIC: "score_orders"}
+    assert set(KIND_TOPICS.values()) == set(feeders)  # no kind of line is left unevaluated
+
+
 # --- batches --------------------------------------------------------------------------------------
 
 
@@ -74,7 +89,7 @@ def test_one_feeder_for_both_topics_gets_them_in_one_batch_in_file_order() -> No
 
 @given(st.lists(st.sampled_from((TRADES_TOPIC, ORDERS_TOPIC)), max_size=40), st.integers(1, 7))
 def test_records_without_a_feeder_are_left_out_and_do_not_cut_batches(topics: list[str], size: int) -> None:
-    # Today's replay: orders have no handler yet, so the trades are batched exactly as in a trade-only file.
+    # A topic without a handler (none today: every kind has one) is skipped and cuts nothing.
     stream = [record(topic, offset) for offset, topic in enumerate(topics)]
     trades = feeder()
     cut = [[r.offset for r in batch] for _, batch in batches(stream, {TRADES_TOPIC: trades}, size)]

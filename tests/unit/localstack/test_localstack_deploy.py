@@ -76,6 +76,7 @@ def test_names_and_sizes_are_the_cdk_apps() -> None:
     assert deploy.parse_args([]).prefix == config.prefix
     sizing = {spec.directory: (spec.memory_mb, spec.timeout_s) for spec in deploy.FUNCTIONS}
     assert sizing["score_trades"] == (config.score_trades.memory_mb, config.score_trades.timeout_s)
+    assert sizing["score_orders"] == (config.score_orders.memory_mb, config.score_orders.timeout_s)
     assert sizing["dispatch_alerts"] == (config.downstream.memory_mb, config.downstream.timeout_s)
     assert sizing["report_api"] == (config.api.memory_mb, config.api.timeout_s)
     assert set(deploy.kafka_topics()) == set(InfraTopics().all())
@@ -112,10 +113,17 @@ def test_the_provisioning_events_are_what_the_custom_resources_accept() -> None:
     assert all(event["RequestType"] == "Create" for event in events.values())
 
 
-def test_the_four_mappings_of_the_deployed_system_have_distinct_consumer_groups() -> None:
+def test_the_five_mappings_of_the_deployed_system_have_distinct_consumer_groups() -> None:
     mappings = deploy.triggers()
-    assert len(mappings) == 4
-    assert len({trigger.group_id for trigger in mappings}) == 4
+    assert len(mappings) == 5
+    assert len({trigger.group_id for trigger in mappings}) == 5
+
+
+def test_make_localstack_bridge_runs_a_bridge_for_every_mapping() -> None:
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    for trigger in deploy.triggers():
+        function = f"riskengine-{trigger.function.replace('_', '-')}"
+        assert f"--topic {trigger.topic} --function {function} --group-id {trigger.group_id}" in makefile, trigger
 
 
 def test_code_sha256_is_lambdas_base64_sha256() -> None:

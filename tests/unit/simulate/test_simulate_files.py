@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from riskengine_tools.simulate import LABELS_FILE, STREAM_FILE, StreamConfig, simulate
+from riskengine.errors import InvalidRecord
+from riskengine.validation import validate_order, validate_trade
+from riskengine_tools.simulate import LABELS_FILE, STREAM_FILE, MixedStream, StreamConfig, simulate
 
 SMALL = StreamConfig(seed=5, minutes=3, users=300)
 
@@ -60,3 +62,36 @@ def test_a_rerun_replaces_the_files_of_the_previous_one(tmp_path: Path) -> None:
 def test_bad_options_say_what_to_change(options: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         StreamConfig(**{"seed": 3, **options}).simulator_config()  # type: ignore[arg-type]
+
+
+def test_a_stream_with_invalid_trades_writes_them_and_keeps_every_other_line_valid_and_labelled() -> None:
+    """What ``riskengine demo`` feeds: corrupted trades among the lines (some without a timestamp), counted
+    as invalid trades; every other line is accepted and every labelled episode is complete."""
+    config = StreamConfig(seed=5, minutes=1.5, users=300, invalid_fraction=0.01)
+    stream = MixedStream(config)
+    records = list(stream.records())
+    now_ms = config.end_ms + 60_000
+    rejected = 0
+    for record in records:
+        fields = {name: value for name, value in record.items() if name != "kind"}
+        try:
+            (validate_order if record["kind"] == "order" else validate_trade)(fields, now_ms=now_ms)
+        except InvalidRecord:
+            rejected += 1
+    assert rejected == stream.lines["invalid trade"] > 0
+    assert config.end_ms == config.start_ms + 90_000
+    ids = {record.get("eventId", record.get("tradeId")) for record in records}
+    assert all(set(label["eventIds"]) <= ids for label in stream.labels())
+
+
+@pytest.mark.parametrize("whole_episodes", [True, False])
+def test_without_whole_episodes_a_short_stream_keeps_its_trade_flow_episodes_and_labels_only_finished_ones(
+    whole_episodes: bool,
+) -> None:
+    """A minute is shorter than the trade flow's drain: whole episodes leave it none; without them (the demo)
+    they are planned to the end, and every label still names events that are all in the stream."""
+    stream = MixedStream(StreamConfig(seed=5, minutes=1, users=300, whole_episodes=whole_episodes))
+    ids = {record.get("eventId", record.get("tradeId")) for record in stream.records()}
+    spine = [label for label in stream.labels() if label["eventIds"][0].startswith("T-")]  # the trade flow's ids
+    assert bool(spine) is not whole_episodes
+    assert all(set(label["eventIds"]) <= ids for label in stream.labels())

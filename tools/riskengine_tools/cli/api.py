@@ -39,7 +39,10 @@ def serve(
     opensearch_url: OpenSearchUrl = None,
     pipeline: Annotated[
         bool,
-        typer.Option(help="Also run the triggers: score_trades on the trades topic, index_search on its outputs."),
+        typer.Option(
+            help="Also run the triggers: score_trades on the trades topic, score_orders on the orders topic, "
+            "index_search on their outputs."
+        ),
     ] = True,
     verbose: Annotated[bool, typer.Option(help="Show the functions' JSON logs and every request.")] = False,
 ) -> None:
@@ -48,8 +51,8 @@ def serve(
     Each request is turned into an API Gateway proxy event for functions/ingest_trade (/trades,
     /simulation, /docs/ingest) or functions/report_api (/alerts, /users, /reports, /docs/reports).
     functions/simulate_trades runs about once a second, as its schedule does in AWS, and (unless
-    --no-pipeline) the MSK triggers of score_trades and index_search run in the background, so a
-    posted trade can be found through /alerts and /users a moment later. Redis, a Kafka-protocol
+    --no-pipeline) the MSK triggers of score_trades, score_orders and index_search run in the
+    background, so a posted trade can be found through /alerts and /users a moment later. Redis, a Kafka-protocol
     broker and an OpenSearch-compatible server (provisioned with the index templates) are started on
     free loopback ports unless their addresses are given.
     """

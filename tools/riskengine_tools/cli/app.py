@@ -50,9 +50,18 @@ def main_options(
 
 @app.command()
 def demo(
-    trades: Annotated[int, typer.Option(min=1, help="Trades the simulator produces.")] = 20_000,
-    users: Annotated[int, typer.Option(min=50, help="Simulated traders (at least 50).")] = 500,
-    seed: Annotated[int, typer.Option(help="Simulator seed: the same seed gives the same trades.")] = 7,
+    trades: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="About this many trades of the trade flow (it sets the event time simulated); the order flow "
+            "adds order events and the trades of their fills.",
+        ),
+    ] = 20_000,
+    users: Annotated[
+        int, typer.Option(min=200, help="Simulated traders (at least 200): half only trade, half place orders.")
+    ] = 500,
+    seed: Annotated[int, typer.Option(help="Simulator seed: the same seed gives the same stream.")] = 7,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Trigger batch size (records).")] = 500,
     batching_window_ms: Annotated[int, typer.Option(min=0, max=300_000, help="Trigger batching window (ms).")] = 200,
     partitions: Annotated[
@@ -63,12 +72,14 @@ def demo(
     opensearch_url: OpenSearchUrl = None,
     verbose: Annotated[bool, typer.Option(help="Show the handler's JSON logs.")] = False,
 ) -> None:
-    """Simulate trading, score every trade through the real handler, and summarise the results.
+    """Simulate trading and order flow, run both through the real handlers, and summarise the results.
 
     Starts a redis-server, a Kafka-protocol broker, an OpenSearch-compatible server and moto's
-    SNS/SQS on free loopback ports (unless given), produces simulated trades with injected market
-    abuse to crypto-trades, runs the trigger bridges that invoke functions/score_trades, then
-    dispatch_alerts and index_search, and reads topics, queues and indices back.
+    SNS/SQS on free loopback ports (unless given), produces riskengine simulate's labelled stream
+    (trades with injected market abuse to crypto-trades, order events with spoofing, layering and
+    excessive-cancel episodes to crypto-orders), runs the trigger bridges that invoke
+    functions/score_trades and functions/score_orders, then dispatch_alerts and index_search, and
+    reads topics, queues and indices back.
     """
     from riskengine_tools.local.demo import DemoOptions, run_demo
 
@@ -84,8 +95,8 @@ def demo(
         opensearch_url=opensearch_url,
         verbose=verbose,
     )
-    with render.progress(console, "Scoring trades", total=trades) as advance:
-        report = run_demo(options, progress=advance)
+    with render.progress_of(console, "Scoring trades and order events") as update:
+        report = run_demo(options, progress=update)
     render.demo_report(Console(), report)
 
 
@@ -112,12 +123,12 @@ def replay(
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Records per MSK-shaped batch.")] = 1_000,
 ) -> None:
-    """Feed a JSON Lines file of trades (and order events) through the real handler, in file order.
+    """Feed a JSON Lines file of trades and order events through the real handlers, in file order.
 
     Windows use the events' own timestamps, so a replay gives the same alerts however fast it
     runs. Writes OUT/alerts.jsonl, OUT/analyzed.jsonl and OUT/rejected.jsonl (line + reason).
-    A line with "kind": "order" is an order event: counted, not evaluated until the order
-    pipeline is built; any other kind is rejected.
+    A line with "kind": "order" is an order event, fed to functions/score_orders (its alerts join
+    alerts.jsonl); other lines are trades, fed to functions/score_trades; any other kind is rejected.
     """
     from riskengine_tools.local.replay import ReplayFailed, count_lines
     from riskengine_tools.local.replay import replay as run_replay

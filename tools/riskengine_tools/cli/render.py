@@ -46,17 +46,19 @@ def demo_report(console: Console, report: DemoReport) -> None:
     summary.add_column(justify="right")
     latencies = sorted(report.latencies_ms)
     rows = [
-        ("Trades produced", f"{report.produced:,}"),
+        ("Trades produced (crypto-trades)", f"{report.produced:,}"),
+        ("Order events produced (crypto-orders)", f"{report.orders_produced:,}"),
         ("Trades scored (read back from risk-analyzed-trades)", f"{report.scored:,}"),
+        ("Order events evaluated (acknowledged by score_orders)", f"{report.orders_evaluated:,}"),
         ("Late trades (older than the allowed lateness)", f"{report.late:,}"),
-        ("Dead-lettered (crypto-trades-dlq)", _reasons(report.dead_lettered)),
+        ("Dead-lettered (crypto-trades-dlq, both inputs)", _reasons(report.dead_lettered)),
         ("Alerts raised (risk-alerts)", f"{sum(report.alerts.values()):,}"),
         ("Alerts delivered through SNS (SQS subscriber)", f"{report.sns_delivered:,}"),
         ("Digests sent", f"{report.digests_sent:,}"),
         ("Email notifications (HIGH/CRITICAL filter)", f"{report.email_notifications:,}"),
         ("Documents indexed: trades / alerts", f"{report.indexed_trades:,} / {report.indexed_alerts:,}"),
         ("Batches / retries", f"{report.batches:,} / {report.retries:,}"),
-        ("Throughput, end to end", f"{report.throughput:,.0f} trades/s"),
+        ("Throughput, end to end", f"{report.throughput:,.0f} trades and order events/s"),
         ("Batch latency p50 / p99", f"{_percentile(latencies, 50):,.1f} / {_percentile(latencies, 99):,.1f} ms"),
     ]
     for name, value in rows:
@@ -73,7 +75,7 @@ def _alerts_table(report: DemoReport) -> Table:
         table.add_column(severity, justify="right")
     table.add_column("Total", justify="right", style="bold")
     table.add_column("Injected episodes", justify="right", style="dim")
-    patterns = sorted({pattern for pattern, _ in report.alerts} | set(report.injected))
+    patterns = sorted({pattern for pattern, _ in report.alerts} | set(report.injected) | set(report.patterns))
     for pattern in patterns:
         counts = [report.alerts.get((pattern, s), 0) for s in SEVERITIES]
         injected = report.injected.get(pattern)
@@ -99,18 +101,11 @@ def replay_report(console: Console, report: ReplayReport) -> None:
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("Lines read", f"{report.lines:,}")
-    table.add_row("Order events", order_events(report))
+    table.add_row("Order events", f"{report.orders:,}")
     table.add_row("analyzed.jsonl", f"{report.analyzed:,}")
     table.add_row("alerts.jsonl", f"{report.alerts:,}")
     table.add_row("rejected.jsonl", f"{report.rejected:,}")
     console.print(table)
-
-
-def order_events(report: ReplayReport) -> str:
-    """How many order events were read, and whether anything evaluated them."""
-    if report.orders and not report.orders_evaluated:
-        return f"{report.orders:,} (not evaluated: the order pipeline is not built yet)"
-    return f"{report.orders:,}"
 
 
 BACKTEST_COLUMNS = ("Pattern", "Alerts", "TP", "FP", "Episodes", "Missed", "Precision", "Recall", "F1")
@@ -135,7 +130,7 @@ def backtest_report(console: Console, results: list[RuleSetResult], *, episodes:
     if results:
         replayed = results[0].replay  # the same file for every rule set
         counts = f"Lines read: {replayed.lines:,}; rejected: {replayed.rejected:,}"
-        console.print(f"{counts}; order events: {order_events(replayed)}")
+        console.print(f"{counts}; order events: {replayed.orders:,}")
 
 
 def _pattern_cells(counts: PatternScore) -> list[str]:

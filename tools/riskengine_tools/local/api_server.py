@@ -343,7 +343,7 @@ def serve_local_api(options: ApiOptions) -> Iterator[RunningApi]:
         provision(create_client(SearchConfig(url=opensearch_url)), ProvisionOptions(replicas=0))
         env = {"REDIS_URL": redis_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "OPENSEARCH_URL": opensearch_url}
         stack.enter_context(handler_environment(env, verbose=options.verbose))
-        triggers = (scoring(topics), *indexing(topics)) if options.pipeline else ()
+        triggers = (*scoring(topics), *indexing(topics)) if options.pipeline else ()
         if triggers:
             stack.enter_context(BackgroundTriggers(triggers, bootstrap))
         functions.update(load_functions([*(name for _, name in ROUTES), SCHEDULED_FUNCTION]))

@@ -1,10 +1,15 @@
 """The local demo: simulator -> Kafka -> trigger bridges -> real handlers -> Kafka, SNS, OpenSearch.
 
 Everything runs on loopback: an embedded redis-server, Kafka-protocol broker and OpenSearch-compatible
-server (or the ones given) and moto's SNS/SQS, the trading simulator producing Confluent-Avro trades,
-event source mapping bridges invoking ``functions/score_trades``, then ``dispatch_alerts`` and
-``index_search`` in-process, and a final read-back of topics, queues and indices, so the summary
-counts what actually arrived.
+server (or the ones given) and moto's SNS/SQS; ``riskengine simulate``'s labelled stream (the trading
+simulator's trades with injected abuse, and an order flow with spoofing, layering and excessive-cancel
+episodes among honest look-alikes) produced as Confluent Avro to ``crypto-trades`` and ``crypto-orders``;
+event source mapping bridges invoking ``functions/score_trades`` and ``functions/score_orders`` side by
+side, then ``dispatch_alerts`` and ``index_search`` in-process, and a final read-back of topics, queues
+and indices, so the summary counts what actually arrived.
+
+The order flow is dev tooling (``riskengine_tools.simulate``), not the Lambda layer's trade simulator:
+no function generates order events, and the layer carries only what the functions import.
 """
 
 from __future__ import annotations
@@ -13,11 +18,10 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
 
 import boto3
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -25,13 +29,15 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from riskengine.codec import (
     ALERTS_SUBJECT,
     ANALYZED_TRADES_SUBJECT,
+    ORDERS_SUBJECT,
     TRADES_SUBJECT,
     AvroCodec,
     CodecError,
     FixedIdRegistry,
 )
+from riskengine.detectors import available_rules
 from riskengine.search import ALERTS, ANALYZED_TRADES, ProvisionOptions, SearchConfig, create_client, provision
-from riskengine.simulation import SimulatorConfig, TradingSimulator
+from riskengine.simulation import SimulatorConfig
 from riskengine.sinks import Topics
 from riskengine_tools.local.aws import EmbeddedAws
 from riskengine_tools.local.bridge import BridgeStats
@@ -41,6 +47,8 @@ from riskengine_tools.local.redis_server import EmbeddedRedis
 from riskengine_tools.local.search_server import EmbeddedSearch
 from riskengine_tools.local.topics import ensure_topics
 from riskengine_tools.local.triggers import Trigger, dispatching, indexing, scoring
+from riskengine_tools.simulate import MixedStream, StreamConfig
+from riskengine_tools.simulate.records import Record
 
 TOPICS = Topics()
 ALERTS_SNS_TOPIC = "risk-alerts"
@@ -55,6 +63,10 @@ ALERTS_DEAD_LETTER_TOPIC = "risk-alerts-dlq"
 IDLE_S = 5.0
 JOIN_S = 30.0
 AWS_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+# Each line's topic and Avro subject, by its "kind".
+KINDS = {"trade": (TOPICS.trades, TRADES_SUBJECT), "order": (TOPICS.orders, ORDERS_SUBJECT)}
+# Malformed trades among the simulated ones, as the trade simulator injects them by default: dead letters to show.
+INVALID_FRACTION = SimulatorConfig().invalid_fraction
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +82,31 @@ class DemoOptions:
     opensearch_url: str | None = None
     verbose: bool = False
 
-    @property
-    def rate_per_s(self) -> float:
-        """Event-time trade rate: 200/s, less for small populations (at most 0.4 trades/s per user)."""
-        return min(200.0, 0.4 * self.users)
+    def stream_config(self, end_ms: int) -> StreamConfig:
+        """The labelled stream the demo produces, ending at ``end_ms``: long enough in event time for about
+        ``trades`` trades of the trade flow (half the users, ``StreamConfig.rate_per_s``), with the order flow
+        of the other half beside it (order events, and the trades of their fills)."""
+        rate = StreamConfig(seed=self.seed, users=self.users).rate_per_s
+        duration_ms = round(self.trades / rate * 1000)
+        return StreamConfig(
+            seed=self.seed,
+            minutes=duration_ms / 60_000,
+            users=self.users,
+            start_ms=end_ms - duration_ms,
+            invalid_fraction=INVALID_FRACTION,
+            whole_episodes=False,  # a short run keeps its trade-flow episodes; one cut at the end is not counted
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One stream line as it is produced: topic, key (the user), value, record timestamp and its id."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    timestamp_ms: int
+    record_id: str
 
 
 @dataclass(slots=True)
@@ -86,12 +119,15 @@ class UserRisk:
 
 @dataclass(slots=True)
 class DemoReport:
-    produced: int = 0
+    produced: int = 0  # trades, the order flow's fills included
+    orders_produced: int = 0
     scored: int = 0
+    orders_evaluated: int = 0  # order events score_orders acknowledged (they have no analysed record to read back)
     late: int = 0
     dead_lettered: Counter[str] = field(default_factory=Counter)
     alerts: Counter[tuple[str, str]] = field(default_factory=Counter)
     injected: dict[str, int] = field(default_factory=dict)
+    patterns: tuple[str, ...] = ()  # every pattern the engine's rules raise, so the table lists each one
     batches: int = 0
     retries: int = 0
     elapsed_s: float = 0.0
@@ -109,10 +145,11 @@ class DemoReport:
 
     @property
     def throughput(self) -> float:
-        return self.scored / self.elapsed_s if self.elapsed_s else 0.0
+        """Trades scored and order events evaluated per second, end to end."""
+        return (self.scored + self.orders_evaluated) / self.elapsed_s if self.elapsed_s else 0.0
 
 
-Progress = Callable[[int], None]
+Progress = Callable[[int, int], None]  # (records the scoring functions consumed, records produced)
 
 
 def run_demo(options: DemoOptions, progress: Progress | None = None) -> DemoReport:
@@ -252,85 +289,94 @@ def _read_notifications(report: DemoReport, endpoint_url: str, queue_url: str) -
 
 
 def _run(options: DemoOptions, bootstrap: str, progress: Progress | None) -> DemoReport:
+    """Produce the whole stream while score_trades and score_orders consume their topics, like two triggers."""
     codec = AvroCodec(FixedIdRegistry())
-    report = DemoReport(first_event_ms=_start_ms(options))
-    simulator = TradingSimulator(
-        SimulatorConfig(
-            seed=options.seed, users=options.users, start_ms=report.first_event_ms, rate_per_s=options.rate_per_s
-        )
+    config = options.stream_config(end_ms=int(time.time() * 1000))  # event time ends about now: live traffic
+    stream = MixedStream(config)
+    messages = _messages(codec, stream.records())
+    expected = Counter(message.topic for message in messages)
+    report = DemoReport(
+        produced=expected[TOPICS.trades],
+        orders_produced=expected[TOPICS.orders],
+        injected={pattern: sum(planners.values()) for pattern, planners in stream.episodes.items()},
+        patterns=tuple(sorted({rule.pattern for rule in available_rules().values()})),
+        first_event_ms=config.start_ms,
     )
-    produced_ids: set[str] = set()
     producer_done = threading.Event()
-    producer = threading.Thread(
-        target=_produce, args=(simulator, options.trades, bootstrap, codec, produced_ids, producer_done), daemon=True
-    )
-    bridge = scoring(TOPICS).bridge(bootstrap, options.batch_size, options.batching_window_ms)
+    producer = threading.Thread(target=_produce, args=(messages, bootstrap, producer_done), daemon=True)
+    consumed, lock = [0], threading.Lock()
+
+    def on_batch(count: int, _latency: float) -> None:
+        with lock:
+            consumed[0] += count
+            if progress is not None:
+                progress(consumed[0], len(messages))
+
     started = time.perf_counter()
     producer.start()
-    try:
-        bridge.run(
-            until=lambda stats: producer_done.is_set() and stats.records >= options.trades,
-            on_batch=(lambda count, _latency: progress(count)) if progress else None,
-        )
-    finally:
-        bridge.close()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [
+            pool.submit(_score, trigger, expected[trigger.topic], producer_done, bootstrap, options, on_batch)
+            for trigger in scoring(TOPICS)
+        ]
+        trades, orders = (run.result() for run in runs)
     report.elapsed_s = time.perf_counter() - started
-    report.produced = options.trades
-    report.batches, report.retries = bridge.stats.batches, bridge.stats.retries
-    report.latencies_ms = bridge.stats.latencies_ms
-    report.injected = _injected_by_pattern(simulator.stats.episodes)
-    _read_back(report, bootstrap, codec, produced_ids)
+    report.orders_evaluated = orders.records
+    report.batches, report.retries = trades.batches + orders.batches, trades.retries + orders.retries
+    report.latencies_ms = trades.latencies_ms + orders.latencies_ms
+    _read_back(report, bootstrap, codec, {message.record_id for message in messages})
     return report
 
 
-def _injected_by_pattern(episodes: Mapping[str, int]) -> dict[str, int]:
-    """Injected episodes under the alert pattern they should raise (self-trades are wash trading)."""
-    by_pattern: Counter[str] = Counter()
-    for scenario, count in episodes.items():
-        by_pattern["WASH_TRADING" if scenario == "SELF_TRADE" else scenario] += count
-    return dict(by_pattern)
-
-
-def _start_ms(options: DemoOptions) -> int:
-    """Event time ends about now, so the run looks like live traffic."""
-    return int(time.time() * 1000) - int(options.trades / options.rate_per_s * 1000)
-
-
-def _produce(
-    simulator: TradingSimulator,
-    count: int,
+def _score(
+    trigger: Trigger,
+    expected: int,
+    produced: threading.Event,
     bootstrap: str,
-    codec: AvroCodec,
-    produced_ids: set[str],
-    done: threading.Event,
-) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5)
-    event_time: int | None = None
+    options: DemoOptions,
+    on_batch: Callable[[int, float], None],
+) -> BridgeStats:
+    """Run ``trigger``'s bridge until it consumed the ``expected`` records of its topic, all produced."""
+    bridge = trigger.bridge(bootstrap, options.batch_size, options.batching_window_ms)
     try:
-        for trade in simulator.trades(count):
-            produced_ids.add(str(trade.get("tradeId")))
-            # The record timestamp is the trade's event time, as an exchange's producer would set it;
-            # a malformed trade without one keeps the simulated clock's last value.
-            if isinstance(trade.get("timestamp"), int) and trade["timestamp"] > 0:
-                event_time = trade["timestamp"]
-            producer.send(
-                TOPICS.trades,
-                key=str(trade.get("userId")).encode(),
-                value=_encode(codec, trade),
-                timestamp_ms=event_time,
-            )
+        return bridge.run(until=lambda stats: produced.is_set() and stats.records >= expected, on_batch=on_batch)
+    finally:
+        bridge.close()
+
+
+def _messages(codec: AvroCodec, records: Iterable[Record]) -> list[Message]:
+    """Each line for its topic, keyed by user, stamped with its event time as an exchange's producer would;
+    a malformed trade without one keeps the stream's last event time."""
+    messages: list[Message] = []
+    event_time = 0
+    for line in records:
+        topic, subject = KINDS[line["kind"]]
+        record = {name: value for name, value in line.items() if name != "kind"}
+        if isinstance(record.get("timestamp"), int) and record["timestamp"] > 0:
+            event_time = record["timestamp"]
+        record_id = str(record.get("eventId") if topic == TOPICS.orders else record.get("tradeId"))
+        key = str(record.get("userId")).encode()
+        messages.append(Message(topic, key, _encode(codec, subject, record), event_time, record_id))
+    return messages
+
+
+def _produce(messages: list[Message], bootstrap: str, done: threading.Event) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5)
+    try:
+        for message in messages:
+            producer.send(message.topic, key=message.key, value=message.value, timestamp_ms=message.timestamp_ms)
         producer.flush()
     finally:
         producer.close()
         done.set()
 
 
-def _encode(codec: AvroCodec, trade: dict[str, Any]) -> bytes:
-    """Avro when the trade fits the schema; a malformed one goes as JSON, as a hand-fed record would."""
+def _encode(codec: AvroCodec, subject: str, record: Record) -> bytes:
+    """Avro when the record fits the schema; a malformed one goes as JSON, as a hand-fed record would."""
     try:
-        return codec.encode(TRADES_SUBJECT, trade)
+        return codec.encode(subject, record)
     except CodecError:
-        return json.dumps(trade).encode()
+        return json.dumps(record).encode()
 
 
 def _read_back(report: DemoReport, bootstrap: str, codec: AvroCodec, produced_ids: set[str]) -> None:

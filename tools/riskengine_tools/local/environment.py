@@ -29,6 +29,7 @@ def handler_environment(values: Mapping[str, str], *, verbose: bool = False) -> 
     previous = {name: os.environ.get(name) for name in wanted}
     os.environ.update(wanted)
     runtime.default_processor.cache_clear()
+    runtime.default_order_processor.cache_clear()
     dispatcher.default_dispatcher.cache_clear()
     indexing.default_search_indexer.cache_clear()
     search_client.default_client.cache_clear()

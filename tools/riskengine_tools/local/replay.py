@@ -1,4 +1,4 @@
-"""Replay a JSON Lines file of trades and order events through the real handler and a real Redis.
+"""Replay a JSON Lines file of trades and order events through the real handlers and a real Redis.
 
 Each line is one JSON object in camelCase: a CryptoTrade (no ``kind``, or ``"kind": "trade"``) or an
 OrderEvent (``"kind": "order"``). Lines are fed in file order as MSK-shaped batches (the line number
@@ -17,15 +17,16 @@ from pathlib import Path
 
 from riskengine.model import SourceRecord
 from riskengine.msk import build_event
-from riskengine.sinks import DeadLetter
+from riskengine.sinks import DeadLetter, Topics
 from riskengine.sinks.jsonl import rejected_lines
 from riskengine_tools.local.bridge import LOCAL_CLUSTER_ARN, load_handler
 from riskengine_tools.local.environment import handler_environment
 from riskengine_tools.local.paths import function_handler
 from riskengine_tools.local.redis_server import EmbeddedRedis
+from riskengine_tools.local.triggers import scoring
 
-TRADES_TOPIC = "crypto-trades"
-ORDERS_TOPIC = "crypto-orders"
+TRADES_TOPIC = Topics().trades
+ORDERS_TOPIC = Topics().orders
 # A line's ``kind`` says which record it holds, so which topic it would have arrived on.
 KIND_TOPICS = {"trade": TRADES_TOPIC, "order": ORDERS_TOPIC}
 UNKNOWN_KIND = "unknown_kind"
@@ -43,7 +44,7 @@ class ReplayReport:
     out_dir: Path
     source: Path
     orders: int = 0  # lines holding an order event ("kind": "order")
-    orders_evaluated: bool = False  # False: no handler consumes order events yet; they were only counted
+    orders_evaluated: bool = False  # True: the order lines were fed to score_orders (backtest --json reports it)
 
     @property
     def empty(self) -> bool:
@@ -73,7 +74,8 @@ def replay(
     environment: Mapping[str, str] | None = None,
     fail_on_unknown_kind: bool = False,
 ) -> ReplayReport:
-    """Feed ``path`` through the score_trades handler; write alerts/analyzed/rejected.jsonl to ``out_dir``.
+    """Feed ``path`` through the score_trades and score_orders handlers, in file order; write
+    alerts/analyzed/rejected.jsonl to ``out_dir``.
 
     ``on_batch(n)`` is called as lines are consumed (``n`` non-blank lines each time, ``lines`` in
     all). ``environment`` adds handler variables (for example ``RISK_RULES_JSON``). A line of an
@@ -104,14 +106,13 @@ def replay(
 
 
 def _feeders() -> dict[str, Feeder]:
-    """The handler each topic's records are fed to, as the triggers wire them.
+    """The handler each topic's records are fed to, as the triggers wire them: trades to score_trades,
+    order events to its sibling score_orders (docs/decisions/0001-order-events.md).
 
-    Order events have none yet: the order pipeline is not built, so they are counted
-    (``ReplayReport.orders``) and not evaluated. Routing them is adding ``ORDERS_TOPIC`` here: to the
-    trades' feeder if one function consumes both topics (its batches then hold both, in file order),
-    or to a feeder of its own.
+    Both handlers write through a JSONL sink into the same directory; the sink appends, so their batches'
+    lines land in the files in the order the batches ran, which is file order.
     """
-    return {TRADES_TOPIC: _handler_feeder("score_trades")}
+    return {trigger.topic: _handler_feeder(trigger.function) for trigger in scoring(Topics())}
 
 
 def _handler_feeder(function: str) -> Feeder:

@@ -39,8 +39,13 @@ class Trigger:
         return EventSourceMappingBridge(config, load_handler(function_handler(self.function)))
 
 
-def scoring(topics: Topics) -> Trigger:
-    return Trigger("score_trades", topics.trades, "riskengine-score-trades")
+def scoring(topics: Topics) -> tuple[Trigger, Trigger]:
+    """The engine's two mappings: trades to score_trades, order events to its sibling score_orders
+    (docs/decisions/0001-order-events.md); each topic has its own function and consumer group."""
+    return (
+        Trigger("score_trades", topics.trades, "riskengine-score-trades"),
+        Trigger("score_orders", topics.orders, "riskengine-score-orders"),
+    )
 
 
 def dispatching(topics: Topics) -> Trigger:

@@ -82,3 +82,9 @@ class RecordBuilder:
             "orderId": order.order_id,
             "counterpartyUserId": None,
         }
+
+
+def event_time(record: Record) -> int:
+    """A line's event time, or 0 for an invalid trade that lost its timestamp."""
+    at = record.get("timestamp")
+    return at if isinstance(at, int) else 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from riskengine_tools.simulate.records import event_time
 from riskengine_tools.simulate.stream import MixedStream, StreamConfig
 
 STREAM_FILE = "stream.jsonl"
@@ -49,7 +50,7 @@ def simulate(out_dir: Path, config: StreamConfig, progress: Callable[[int], None
     with (out_dir / STREAM_FILE).open("w", encoding="utf-8", newline="\n") as handle:
         for record in stream.records():
             handle.write(_line(record))
-            elapsed_s = (record["timestamp"] - config.start_ms) // 1000
+            elapsed_s = (event_time(record) - config.start_ms) // 1000  # an invalid trade may have lost its time
             if progress is not None and elapsed_s > done_s:
                 progress(elapsed_s - done_s)
                 done_s = elapsed_s

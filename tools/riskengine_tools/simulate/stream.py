@@ -22,7 +22,7 @@ from riskengine_tools.simulate.emission import EmissionQueue
 from riskengine_tools.simulate.flow import DEFAULT_PER_MINUTE, EPISODES, OrderFlow
 from riskengine_tools.simulate.labels import Label, LabelBook, alert_pattern
 from riskengine_tools.simulate.orders import PlannedEvent, Session
-from riskengine_tools.simulate.records import Record, RecordBuilder
+from riskengine_tools.simulate.records import Record, RecordBuilder, event_time
 from riskengine_tools.simulate.traders import Population
 
 DEFAULT_START_MS = 1_763_900_000_000
@@ -42,22 +42,32 @@ EXCHANGE_INDEX = {name: index for index, (name, _) in enumerate(EXCHANGES)}
 
 @dataclass(frozen=True, slots=True)
 class StreamConfig:
-    """One labelled stream: ``users`` traders over ``minutes`` of event time from ``start_ms``."""
+    """One labelled stream: ``users`` traders over ``minutes`` of event time from ``start_ms``.
+
+    ``invalid_fraction`` corrupts that share of the trade flow's normal trades as the trade simulator does
+    (``SimulatorConfig.invalid_fraction``): ``riskengine demo`` shows dead letters; a file for measuring
+    detection (``riskengine simulate``) has none. ``whole_episodes`` stops planning the trade flow's
+    episodes ``SPINE_DRAIN_MS`` before the end, so every one is complete and labelled (a back-test needs
+    that); without it they are planned to the end and one still in flight there is cut and left unlabelled
+    (``riskengine demo``, whose short runs would otherwise lose most of them).
+    """
 
     seed: int
-    minutes: int = 8
+    minutes: float = 8
     users: int = 1_500
     start_ms: int = DEFAULT_START_MS
+    invalid_fraction: float = 0.0
+    whole_episodes: bool = True
 
     def __post_init__(self) -> None:
-        if self.minutes < 1:
-            raise ValueError(f"minutes must be at least 1, got {self.minutes}")
+        if not self.minutes > 0:
+            raise ValueError(f"minutes must be more than 0, got {self.minutes}")
         if self.users < MIN_USERS:
             raise ValueError(f"users must be at least {MIN_USERS} (half of them place orders), got {self.users}")
 
     @property
     def end_ms(self) -> int:
-        return self.start_ms + self.minutes * 60_000
+        return self.start_ms + round(self.minutes * 60_000)
 
     @property
     def order_users(self) -> int:
@@ -78,7 +88,7 @@ class StreamConfig:
             start_ms=self.start_ms,
             rate_per_s=self.rate_per_s,
             episodes_per_10k={p: rate * SPINE_RATE_FACTOR for p, rate in DEFAULT_EPISODES_PER_10K.items()},
-            invalid_fraction=0.0,
+            invalid_fraction=self.invalid_fraction,
             crash_exchanges=tuple(name for name, _ in EXCHANGES if name not in ORDER_EXCHANGES),
         )
 
@@ -110,12 +120,21 @@ class MixedStream:
             per_minute=DEFAULT_PER_MINUTE,
         )
         self._orders = 0
-        self.lines: Counter[str] = Counter()  # "trade", "fill trade", "order event"
+        self.lines: Counter[str] = Counter()  # "trade", "fill trade", "order event" (and "invalid trade")
 
     def records(self) -> Iterator[Record]:
-        spine_stop_ms = self.config.end_ms - SPINE_DRAIN_MS
+        spine_stop_ms = self.config.end_ms - SPINE_DRAIN_MS if self.config.whole_episodes else sys.maxsize
         stopped = False
+        invalid = self._sim.invalid_trades
         for trade, tag in self._sim.tagged_trades(sys.maxsize):
+            if self._sim.invalid_trades > invalid:
+                # Corrupted (a field may be missing): the engine rejects it, so the order flow never sees it.
+                invalid += 1
+                if event_time(trade) >= self.config.end_ms:
+                    break
+                self.lines["invalid trade"] += 1
+                yield {"kind": "trade", **trade}
+                continue
             now = trade["timestamp"]
             if now >= self.config.end_ms:
                 break
@@ -135,7 +154,7 @@ class MixedStream:
             self.lines["trade"] += 1
             yield record
         yield from self._order_records(self._queue.flush())
-        if self._labels.unfinished:
+        if self._labels.unfinished and self.config.whole_episodes:
             raise RuntimeError(
                 f"{self._labels.unfinished} injected episodes did not finish before the end of the stream"
             )

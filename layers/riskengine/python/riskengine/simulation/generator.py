@@ -331,6 +331,12 @@ class TradingSimulator:
             invalid_by_kind=MappingProxyType(dict(self._invalid)),
         )
 
+    @property
+    def invalid_trades(self) -> int:
+        """Invalid trades generated so far (``stats.invalid`` without a snapshot): a companion flow that must
+        ignore what the engine rejects sees this grow when the trade just yielded is one."""
+        return sum(self._invalid.values())
+
     def trades(self, count: int) -> Iterator[dict[str, Any]]:
         """Exactly ``count`` trades in nondecreasing event time, generated lazily."""
         if count < 0:

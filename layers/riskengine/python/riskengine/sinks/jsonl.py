@@ -11,13 +11,19 @@ from riskengine.sinks.base import DeadLetter
 
 
 class JsonlSink:
-    """Writes ``analyzed.jsonl``, ``alerts.jsonl`` and ``rejected.jsonl`` into ``directory``."""
+    """Appends to ``analyzed.jsonl``, ``alerts.jsonl`` and ``rejected.jsonl`` in ``directory``.
+
+    Appending lets the sinks of two functions (score_trades and score_orders, each building its own from
+    ``RISKENGINE_SINK=jsonl:DIR``) share a directory: every ``send`` is written and flushed before the next
+    batch runs, so the files hold the batches in the order they ran. Whoever starts a run empties the files
+    first (``riskengine replay`` does).
+    """
 
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self._analyzed = (directory / "analyzed.jsonl").open("w", encoding="utf-8")
-        self._alerts = (directory / "alerts.jsonl").open("w", encoding="utf-8")
-        self._rejected = (directory / "rejected.jsonl").open("w", encoding="utf-8")
+        self._analyzed = (directory / "analyzed.jsonl").open("a", encoding="utf-8")
+        self._alerts = (directory / "alerts.jsonl").open("a", encoding="utf-8")
+        self._rejected = (directory / "rejected.jsonl").open("a", encoding="utf-8")
 
     def prepare(
         self, analyzed: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]], dead_letters: Sequence[DeadLetter]
