@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import redis
-from builders import CODEC, NOW, order_event, trade
+from builders import CODEC, NOW, order, trade
 from test_redelivery import dump, stable
 
 from riskengine.codec import ORDERS_SUBJECT, TRADES_SUBJECT
@@ -94,8 +94,8 @@ def _records(topic: str, items: Sequence[dict[str, Any]], first_offset: int = 0)
 
 def _spoof() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     orders = [
-        order_event("E1", "O1", "NEW", side="SELL", quantity=50.0, at=0),
-        order_event("E2", "O1", "CANCEL", side="SELL", quantity=50.0, at=8_000),
+        order("E1", "NEW", order_id="O1", side="SELL", quantity=50.0, at=0),
+        order("E2", "CANCEL", order_id="O1", side="SELL", quantity=50.0, at=8_000),
     ]
     return orders, [trade("T1", side="BUY", at=4_000)]
 
@@ -177,8 +177,8 @@ def test_an_order_event_copy_with_other_content_is_dead_lettered(redis_client: r
 
 def test_a_bad_order_event_is_dead_lettered_with_its_reason_and_the_rest_go_on(redis_client: redis.Redis) -> None:
     _, orders, sink = _processors(redis_client)
-    good = order_event("E1", "O1", "NEW", at=0)
-    bad = order_event("E2", "O2", "NEW", filled=1.0, at=10)  # something filled on a NEW
+    good = order("E1", "NEW", order_id="O1", at=0)
+    bad = order("E2", "NEW", order_id="O2", filled=1.0, at=10)  # something filled on a NEW
     outcome = orders.process(_records("crypto-orders", [good, bad]))
     assert outcome.failure is None and outcome.dead_letters == {"filled_quantity_not_zero": 1}
     assert redis_client.zcard("rk:v2:{u:U1}:ob:BTC/USDT@BINANCE") == 1
@@ -188,7 +188,7 @@ def test_a_bad_order_event_is_dead_lettered_with_its_reason_and_the_rest_go_on(r
 def test_a_trade_and_an_order_event_with_one_id_do_not_answer_for_each_other(redis_client: redis.Redis) -> None:
     trades, orders, sink = _processors(redis_client)
     trades.process(_records("crypto-trades", [trade("X1", at=0)]))
-    outcome = orders.process(_records("crypto-orders", [order_event("X1", "O1", "NEW", at=10)]))
+    outcome = orders.process(_records("crypto-orders", [order("X1", "NEW", order_id="O1", at=10)]))
     assert outcome.redelivered == 0 and outcome.dead_letters == {} and sink.dead_letters == []
     assert redis_client.zcard("rk:v2:{u:U1}:ob:BTC/USDT@BINANCE") == 2
 
