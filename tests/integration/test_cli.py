@@ -225,7 +225,7 @@ def test_demo_runs_the_pipeline_and_prints_the_summary(users: int) -> None:
     result = riskengine("demo", "--trades", str(DEMO_TRADES), "--users", str(users), timeout=150)
     assert result.returncode == 0, result.stderr[-3000:]
     output = re.sub(r"\s+", " ", result.stdout)
-    for heading in ("Risk engine demo", "Alerts by pattern and severity", "Riskiest users", "Injected episodes"):
+    for heading in ("Risk engine demo", "Alerts by pattern and severity", "Riskiest users", "Injected"):
         assert heading in output, result.stdout
     produced = _count(output, "Trades produced (crypto-trades)")
     # the trade flow's trades for the event time --trades asks for, plus the order flow's fills

@@ -69,12 +69,14 @@ def demo_report(console: Console, report: DemoReport) -> None:
 
 
 def _alerts_table(report: DemoReport) -> Table:
-    table = Table(title="Alerts by pattern and severity", title_justify="left")
-    table.add_column("Pattern")
+    table = Table(
+        title="Alerts by pattern and severity", title_justify="left", caption="Injected: episodes the demo injected"
+    )
+    table.add_column("Pattern", no_wrap=True, min_width=len("EXCESSIVE_CANCELS"))  # names are never cut
     for severity in SEVERITIES:
         table.add_column(severity, justify="right")
     table.add_column("Total", justify="right", style="bold")
-    table.add_column("Injected episodes", justify="right", style="dim")
+    table.add_column("Injected", justify="right", style="dim")
     patterns = sorted({pattern for pattern, _ in report.alerts} | set(report.injected) | set(report.patterns))
     for pattern in patterns:
         counts = [report.alerts.get((pattern, s), 0) for s in SEVERITIES]
