@@ -50,12 +50,8 @@ class Episodes:
     _added: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def of_trade(self, rule: TradeRule, match: Match, user: WindowState, trade: Trade) -> Finding:
-        known = self._known(user, rule.rule_id, trade.event_id)
-        if known is not None:
-            return Finding(rule, match.strength, known, None)
-        alert = self._alert(rule, match, user.key, trade)
-        self._mark(user, rule.rule_id, trade.event_id, trade.timestamp, alert["alertId"])
-        return Finding(rule, match.strength, alert["alertId"], alert)
+        """A trade rule's episode is the trade, marked in the user's window."""
+        return self._named(rule, user, match, trade.event_id, trade)
 
     def of_sequence(
         self, rule: SequenceRule, view: ArrivalView, position: int, trade: Trade | OrderEvent
@@ -70,18 +66,18 @@ class Episodes:
         last = rule.last_affected(events, position)
         new = [end for end in range(position, last + 1) if matches.at(end) is not None]
         named = [matches.known_at(end) for end in new if matches.known_at(end).episode]
-        findings = [self._named(rule, view.state, match, trade) for match in named]
+        findings = [self._named(rule, view.state, match, match.episode, trade) for match in named]
         unnamed = [end for end in new if not matches.known_at(end).episode]
         return findings + [self._run(rule, view, matches, run, trade) for run in _runs(unnamed)]
 
-    def _named(self, rule: SequenceRule, state: WindowState, match: Match, trade: Trade | OrderEvent) -> Finding:
-        """A match whose rule names its episode: marked by that name, so every match of the episode
-        joins its one alert, whichever event completed it first."""
-        known = self._known(state, rule.rule_id, match.episode)
+    def _named(self, rule: Rule, state: WindowState, match: Match, name: str, trade: Trade | OrderEvent) -> Finding:
+        """A match whose episode has a name (the trade of a trade rule, the order a rule names): marked
+        by it, so every match of the episode joins its one alert, whichever event completed it first."""
+        known = self._known(state, rule.rule_id, name)
         if known is not None:
             return Finding(rule, match.strength, known, None)
         alert = self._alert(rule, match, state.key, trade)
-        self._mark(state, rule.rule_id, match.episode, match.timestamp, alert["alertId"])
+        self._mark(state, rule.rule_id, name, match.timestamp, alert["alertId"])
         return Finding(rule, match.strength, alert["alertId"], alert)
 
     def _run(
