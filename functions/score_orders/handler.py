@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from riskengine.msk import parse_event
-from riskengine.observability import powertools, record_batch_metrics
+from riskengine.observability import log_batch_done, powertools, record_batch_metrics
 from riskengine.runtime import default_order_processor
 
 logger, metrics, tracer = powertools("score-orders")
@@ -25,14 +25,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     records = parse_event(event)
     outcome = default_order_processor().process(records)
     record_batch_metrics(metrics, outcome)
-    logger.info(
-        "batch done",
-        extra={
-            "received": outcome.received,
-            "dead_lettered": sum(outcome.dead_letters.values()),
-            "alerts": sum(outcome.alerts.values()),
-            "latency_ms": round(outcome.latency_ms, 1),
-            "failure": outcome.failure,
-        },
-    )
+    log_batch_done(logger, outcome)
     return outcome.response()

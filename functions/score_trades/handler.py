@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from riskengine.msk import parse_event
-from riskengine.observability import log_flagged_trades, powertools, record_batch_metrics
+from riskengine.observability import log_batch_done, log_flagged_trades, powertools, record_batch_metrics
 from riskengine.runtime import default_processor
 
 logger, metrics, tracer = powertools("score-trades")
@@ -25,15 +25,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     outcome = default_processor().process(records)
     record_batch_metrics(metrics, outcome)
     log_flagged_trades(logger, outcome)
-    logger.info(
-        "batch done",
-        extra={
-            "received": outcome.received,
-            "scored": outcome.scored,
-            "dead_lettered": sum(outcome.dead_letters.values()),
-            "alerts": sum(outcome.alerts.values()),
-            "latency_ms": round(outcome.latency_ms, 1),
-            "failure": outcome.failure,
-        },
-    )
+    log_batch_done(logger, outcome)
     return outcome.response()

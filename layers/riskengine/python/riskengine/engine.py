@@ -290,15 +290,15 @@ class RiskEngine:
         evaluation.late_trades += entry.late
         return self._analyzed(item.event, entry, now), [dict(alert) for alert in entry.alerts]
 
-    def _analyzed(self, trade: Event, entry: LedgerEntry, now: int) -> dict[str, Any] | None:
+    def _analyzed(self, event: Event, entry: LedgerEntry, now: int) -> dict[str, Any] | None:
         """The analysed-trade record of a trade; None for an order event (it raises alerts only)."""
-        if not isinstance(trade, Trade):
+        if not isinstance(event, Trade):
             return None
         scored = self.scorer.score(
-            ScoreInputs(trade, entry.strengths, entry.baseline, entry.market_volume_cents, entry.late, entry.order_book)
+            ScoreInputs(event, entry.strengths, entry.baseline, entry.market_volume_cents, entry.late, entry.order_book)
         )
         record = {
-            "originalTrade": trade.record,
+            "originalTrade": event.record,
             "triggeredPatterns": sorted(entry.strengths),
             "alertIds": list(entry.alert_ids),
             **scored,
@@ -306,7 +306,7 @@ class RiskEngine:
             "engineVersion": ENGINE_VERSION,
         }
         # The trade's Avro body is at hand: encoding the record splices it in instead of re-encoding it.
-        return HeadEncoded(record, trade.content, TRADES_SUBJECT) if trade.content else record
+        return HeadEncoded(record, event.content, TRADES_SUBJECT) if event.content else record
 
 
 def _check(

@@ -65,9 +65,13 @@ class Episodes:
         matches = _Matches(rule, events, self.check, key, {position: found} if newest else {})
         last = rule.last_affected(events, position)
         new = [end for end in range(position, last + 1) if matches.at(end) is not None]
-        named = [matches.known_at(end) for end in new if matches.known_at(end).episode]
-        findings = [self._named(rule, view.state, match, match.episode, trade) for match in named]
-        unnamed = [end for end in new if not matches.known_at(end).episode]
+        findings, unnamed = [], []
+        for end in new:
+            match = matches.known_at(end)
+            if match.episode:
+                findings.append(self._named(rule, view.state, match, match.episode, trade))
+            else:
+                unnamed.append(end)
         return findings + [self._run(rule, view, matches, run, trade) for run in _runs(unnamed)]
 
     def _named(self, rule: Rule, state: WindowState, match: Match, name: str, trade: Trade | OrderEvent) -> Finding:
@@ -111,8 +115,9 @@ class Episodes:
                 self._mark(state, rule.rule_id, events[end].event_id, events[end].timestamp, episode)
         return Finding(rule, strength, episode, alert)
 
-    def _known(self, state: WindowState, rule_id: str, end_event_id: str) -> str | None:
-        return self._added.get((state.key, rule_id, end_event_id)) or state.marks.get((rule_id, end_event_id))
+    def _known(self, state: WindowState, rule_id: str, mark: str) -> str | None:
+        """The alert of the episode marked by ``mark``: the event a match ends at, or an episode's name."""
+        return self._added.get((state.key, rule_id, mark)) or state.marks.get((rule_id, mark))
 
     def _mark(self, state: WindowState, rule_id: str, end_event_id: str, timestamp: int, alert: str) -> None:
         self._added[(state.key, rule_id, end_event_id)] = alert

@@ -62,6 +62,21 @@ def record_batch_metrics(metrics: Metrics, outcome: BatchOutcome) -> None:
         metrics.add_metric(name=f"AlertsRaised_{pattern}", unit=MetricUnit.Count, value=count)
 
 
+def log_batch_done(logger: Logger, outcome: BatchOutcome) -> None:
+    """The one summary line per batch both scoring functions log."""
+    logger.info(
+        "batch done",
+        extra={
+            "received": outcome.received,
+            "scored": outcome.scored,
+            "dead_lettered": sum(outcome.dead_letters.values()),
+            "alerts": sum(outcome.alerts.values()),
+            "latency_ms": round(outcome.latency_ms, 1),
+            "failure": outcome.failure,
+        },
+    )
+
+
 def log_flagged_trades(logger: Logger, outcome: BatchOutcome) -> None:
     """One line per trade that raised or re-found an alert, with its trade id as correlation id."""
     if outcome.evaluation is None:

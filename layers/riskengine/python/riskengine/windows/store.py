@@ -71,7 +71,8 @@ class BatchWindows:
 
 @dataclass(frozen=True, slots=True)
 class AlertMark:
-    """Remember that the match of ``rule`` ending at ``end_event_id`` belongs to ``alert_id``'s episode.
+    """Remember that the match of ``rule`` ending at ``end_event_id`` belongs to ``alert_id``'s episode
+    (for an episode its rule names, ``end_event_id`` holds that name, e.g. a spoof's order id).
 
     Kept in the window the match was found in, scored by the event time of its last trade.
     """
