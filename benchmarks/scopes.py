@@ -26,7 +26,7 @@ from riskengine_tools.local import EmbeddedRedis
 __all__ = ["ScriptRecorder", "memory_by_owner", "redis_cpu_by_scope"]
 
 Call = tuple[list[str], list[Any]]
-WINDOW_KEYS, WINDOW_ARGS = 3, 10  # per window in one apply-script call (windows/apply_batch.lua)
+WINDOW_KEYS, WINDOW_ARGS = 4, 11  # per window in one apply-script call (windows/apply_batch.lua)
 _USER = re.compile(rf"^{re.escape(KEY_PREFIX)}:\{{u:[^}}]*\}}")
 _MARKET = re.compile(rf"^{re.escape(KEY_PREFIX)}:\{{se:[^}}]*\}}")
 
@@ -37,7 +37,12 @@ def scope_of(window_key: str) -> Scope:
     user = _USER.match(window_key)
     if user is None:
         raise ValueError(f"not a window key: {window_key!r}")
-    return Scope.USER_SYMBOL if window_key.startswith(":s:", user.end()) else Scope.USER
+    rest = window_key[user.end() :]
+    if rest.startswith(":s:"):
+        return Scope.USER_SYMBOL
+    if rest.startswith(":ob:"):
+        return Scope.ORDER_BOOK
+    return Scope.USER_ORDERS if rest == ":o" else Scope.USER
 
 
 class ScriptRecorder:

@@ -729,6 +729,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("  window script, user windows", "redis_cpu_us_per_trade_user", "{:,.1f}"),
     ("  window script, user+symbol windows", "redis_cpu_us_per_trade_user_symbol", "{:,.1f}"),
     ("  window script, market windows", "redis_cpu_us_per_trade_symbol_exchange", "{:,.1f}"),
+    ("  window script, order-book windows", "redis_cpu_us_per_trade_order_book", "{:,.1f}"),
     ("Redis memory per active user (bytes)", "redis_bytes_per_user", "{:,.0f}"),
     ("Redis memory per market (bytes)", "redis_bytes_per_market", "{:,.0f}"),
     ("Redis memory per ledger entry (bytes)", "redis_bytes_per_ledger_entry", "{:,.0f}"),

@@ -212,6 +212,8 @@ class RiskEngine:
             if state.statuses[event.event_id] == LATE:
                 late = True
                 continue
+            if state.dormant:  # nothing there any of its rules could match
+                continue
             view = views.get(state.key)
             if view is None:
                 view = views[state.key] = ArrivalView(state, not_arrived, earliest)

@@ -1,12 +1,14 @@
 -- Place one part of a batch in its windows and read back what detection needs, atomically.
 --
--- KEYS, three per window: the window (sorted set: member -> event time), its alert marks
--- (sorted set: 'rule \31 end trade id \31 alert id' -> event time of the match's last trade)
--- and its volume buckets (hash: bucket number -> notional sum in cents).
--- ARGV, ten per window: lateness_ms, history, horizon_ms, ttl_ms, volume_bucket_ms, the
--- part's members for it in arrival order, joined by \30, and the caller's copy of the window
+-- KEYS, four per window: the window (sorted set: member -> event time), its alert marks
+-- (sorted set: 'rule \31 end trade id \31 alert id' -> event time of the match's last trade),
+-- its volume buckets (hash: bucket number -> notional sum in cents) and its gate (a string that
+-- exists while a gated window has held an event of the kind that opens it).
+-- ARGV, eleven per window: lateness_ms, history, horizon_ms, ttl_ms, volume_bucket_ms, the
+-- part's members for it in arrival order, joined by \30, the caller's copy of the window
 -- (first member, last member, member count, event time of the last but one member; count 0 when
--- it has none). A member is
+-- it has none) and the gate mode: 0 (the window has no gate), 1 (the part holds events that open
+-- it) or 2 (the part's events do not open it: read the window only if its gate is open). A member is
 -- eventTime \31 arrival \31 tradeId \31 userId \31 side \31 quantity \31 price \31 notional
 -- for a trade; an order event's (only ever in order-book windows, which keep no volume buckets)
 -- adds \31 orderId \31 eventType \31 filledQuantity.
@@ -15,6 +17,9 @@
 -- watermark - lateness, not placed). The window's events that detection needs, in window order
 -- (event time, then arrival), are the caller's copy from index `reused` on followed by
 -- `members` (joined by \30; the caller orders them), or `members` alone when `reused` is -1.
+-- `reused` is -2 for a gated window whose gate is closed: its events are placed but nothing is read
+-- back, because it holds only events no rule of its scope can match on (an order-book window that
+-- never held an order event: spoofing and layering need orders).
 --
 -- The caller's copy is a run of consecutive members as an earlier call returned them. Members
 -- never change and are only removed oldest first (eviction) or all together (expiry), so when
@@ -31,6 +36,7 @@ local MEMBERS = '[^' .. RS .. ']+'
 local EVENT_TIME = '^%d+'
 local NOTIONAL = '([^\31]*)$'
 local EXACT = 2 ^ 53 -- doubles hold every integer up to here
+local OPENS, NEEDS_OPEN = 1, 2 -- gate modes
 -- The events from rank `first` (or the last `tail` events) to the end: {members, reused, score
 -- of the first event or nil}, reusing the caller's copy (see above) when it covers them.
 local function needed(window, first, tail, copy_first, copy_last, copy_count)
@@ -50,13 +56,17 @@ local function needed(window, first, tail, copy_first, copy_last, copy_count)
 end
 
 local result = {}
-for w = 1, #KEYS / 3 do
-  local window, marks, volume = KEYS[3 * w - 2], KEYS[3 * w - 1], KEYS[3 * w]
-  local a = 10 * (w - 1)
+for w = 1, #KEYS / 4 do
+  local window, marks, volume, gate = KEYS[4 * w - 3], KEYS[4 * w - 2], KEYS[4 * w - 1], KEYS[4 * w]
+  local a = 11 * (w - 1)
   local lateness, history, horizon, ttl, bucket_ms =
     tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]),
     tonumber(ARGV[a + 5])
   local copy_first, copy_last, copy_count = ARGV[a + 7], ARGV[a + 8], tonumber(ARGV[a + 9])
+  local gate_mode = tonumber(ARGV[a + 11])
+  -- The gate and its window expire together: every call that refreshes one refreshes the other.
+  local closed = gate_mode == NEEDS_OPEN and redis.call('PEXPIRE', gate, ttl) == 0
+  if closed then copy_count = 0 end
 
   -- The two newest events: from the copy when it ends the window (copy_at is then its rank).
   local highest, watermark, copy_at, card
@@ -124,8 +134,8 @@ for w = 1, #KEYS / 3 do
   -- Detection sees `history` events before the earliest placed one, and everything after it.
   -- Alert marks are read from the first event read back (or the earliest event of the part, late
   -- ones included), which covers every match detection can look at.
-  local events, buckets, marks_from, reused = {}, {}, earliest_any, -1
-  if earliest < math.huge then
+  local events, buckets, marks_from, reused = {}, {}, earliest_any, closed and -2 or -1
+  if earliest < math.huge and not closed then
     local first, tail, first_score
     if earliest > newest_before then
       -- The usual case, trades arriving in order: everything from the earliest placed event on was
@@ -144,7 +154,7 @@ for w = 1, #KEYS / 3 do
     if first_score then marks_from = math.min(marks_from, first_score) end
     if bucket_ms > 0 then buckets = redis.call('HGETALL', volume) end
   end
-  local alerts = redis.call('ZRANGEBYSCORE', marks, marks_from, '+inf')
+  local alerts = closed and {} or redis.call('ZRANGEBYSCORE', marks, marks_from, '+inf')
 
   -- Evict by event time, amortised: only once the window holds well over what it must keep.
   -- It keeps every event a future in-time arrival could land among and every event of this
@@ -170,6 +180,9 @@ for w = 1, #KEYS / 3 do
   if highest > -math.huge then
     redis.call('PEXPIRE', window, ttl)
     if bucket_ms > 0 then redis.call('PEXPIRE', volume, ttl) end
+    if gate_mode == OPENS then
+      if placed > 0 then redis.call('SET', gate, '1', 'PX', ttl) else redis.call('PEXPIRE', gate, ttl) end
+    end
   end
   result[w] = {table.concat(statuses), table.concat(events, RS), alerts, buckets, reused}
 end

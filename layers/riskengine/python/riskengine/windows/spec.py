@@ -47,6 +47,13 @@ class Scope(StrEnum):
             return (Trade, OrderEvent)
         return (OrderEvent,) if self is Scope.USER_ORDERS else (Trade,)
 
+    @property
+    def gate(self) -> type[OrderEvent] | None:
+        """The kind of event without which this scope's rules cannot match, if any: a window that has
+        never held one is written but not read back (a trade's order-book window before its user
+        places an order there: only spoofing and layering read it, and they need orders)."""
+        return OrderEvent if self is Scope.ORDER_BOOK else None
+
 
 @dataclass(frozen=True, slots=True)
 class WindowSpec:

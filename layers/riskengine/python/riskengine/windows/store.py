@@ -37,6 +37,8 @@ APPLY_SCRIPT = resources.files("riskengine.windows").joinpath("apply_batch.lua")
 COMMIT_SCRIPT = resources.files("riskengine.windows").joinpath("commit_batch.lua").read_text()
 
 PLACED, REDELIVERED, LATE = "N", "D", "L"
+NO_GATE, OPENS_GATE, NEEDS_OPEN_GATE = 0, 1, 2  # a window's gate mode in a script call
+CLOSED_GATE = -2  # the script's ``reused`` for a gated window it did not read back
 # A batch is applied in parts of about this many trades, at most MAX_PARTS of them (plus a short
 # lead part, see _split), so the
 # number of script calls per batch stays bounded however large the batch is.
@@ -47,7 +49,7 @@ MAX_PARTS = 8
 class WindowState:
     """One window as a part of a batch sees it after being applied."""
 
-    __slots__ = ("events", "key", "marks", "spec", "statuses", "volume_buckets")
+    __slots__ = ("dormant", "events", "key", "marks", "spec", "statuses", "volume_buckets")
 
     def __init__(self, spec: WindowSpec, key: str) -> None:
         self.spec = spec
@@ -56,6 +58,9 @@ class WindowState:
         self.statuses: dict[str, str] = {}  # trade id -> PLACED / REDELIVERED / LATE, for the part's trades
         self.marks: dict[tuple[str, str], str] = {}  # (rule, end trade id) -> alert id
         self.volume_buckets: dict[int, int] = {}  # bucket -> notional in cents
+        # Its gate is closed (see Scope.gate): the part's events were placed, nothing was read back,
+        # and no rule of its scope can match in it.
+        self.dormant = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +201,9 @@ class RedisWindowStore:
     ) -> None:
         statuses, blob, marks, flat_buckets, reused = reply
         state.statuses = {trade.event_id: status for trade, status in zip(trades, _text(statuses), strict=True)}
+        if int(reused) == CLOSED_GATE:
+            state.dormant = True
+            return
         state.events = self._copies.read(state.key, copy, _text(blob), int(reused), known)
         for mark in marks:
             fields = _text(mark).split(SEPARATOR)
@@ -325,11 +333,18 @@ def _script_arguments(
     args: list[Any] = []
     for (state, trades), copy in zip(group, copies, strict=True):
         spec = state.spec
-        keys += (state.key, f"{state.key}:alerts", f"{state.key}:vol")
+        keys += (state.key, f"{state.key}:alerts", f"{state.key}:vol", f"{state.key}:gate")
         members = RECORD_SEPARATOR.join([member_of[trade.event_id] for trade in trades])
         args += (spec.lateness_ms, spec.history, spec.horizon_ms, spec.ttl_ms, spec.volume_bucket_ms, members)
-        args += copy.anchors
+        args += (*copy.anchors, _gate_mode(spec.scope, trades))
     return keys, args
+
+
+def _gate_mode(scope: Scope, events: Sequence[Trade]) -> int:
+    gate = scope.gate
+    if gate is None:
+        return NO_GATE
+    return OPENS_GATE if any(isinstance(event, gate) for event in events) else NEEDS_OPEN_GATE
 
 
 def _commit_arguments(
