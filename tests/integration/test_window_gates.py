@@ -58,13 +58,19 @@ def dormant_windows(functions: Functions, topic: str) -> list[str]:
     return recorded
 
 
-def test_an_order_book_window_is_read_only_once_its_user_has_placed_an_order_there(
-    database: tuple[redis.Redis, str],
-) -> None:
+@pytest.fixture
+def watched(database: tuple[redis.Redis, str]) -> tuple[redis.Redis, Functions, list[str]]:
+    """An empty Redis, both functions on it, and the keys of the windows score_trades leaves unread."""
     client, url = database
     client.flushall()
     functions = Functions(url)
-    dormant = dormant_windows(functions, TRADES_TOPIC)
+    return client, functions, dormant_windows(functions, TRADES_TOPIC)
+
+
+def test_an_order_book_window_is_read_only_once_its_user_has_placed_an_order_there(
+    watched: tuple[redis.Redis, Functions, list[str]],
+) -> None:
+    client, functions, dormant = watched
     trades = records(TRADES_TOPIC, [trade("t1", at=1_000), trade("t2", at=2_000)])
     functions.deliver(trades[:1])
     assert dormant == [BOOK]
@@ -80,12 +86,9 @@ def test_an_order_book_window_is_read_only_once_its_user_has_placed_an_order_the
 
 
 def test_a_trade_stream_without_orders_leaves_every_order_book_window_unread(
-    database: tuple[redis.Redis, str],
+    watched: tuple[redis.Redis, Functions, list[str]],
 ) -> None:
-    client, url = database
-    client.flushall()
-    functions = Functions(url)
-    dormant = dormant_windows(functions, TRADES_TOPIC)
+    client, functions, dormant = watched
     items = [trade(f"t{i}", user=f"U{i % 3}", symbol=("BTC/USDT", "ETH/USDT")[i % 2], at=i * 500) for i in range(12)]
     functions.deliver(records(TRADES_TOPIC, items))
     assert sorted(set(dormant)) == sorted(key.decode() for key in client.keys("*:ob:*") if b":gate" not in key)
