@@ -74,19 +74,33 @@ def _trades_in(calls: Iterable[Call]) -> int:
 
 
 def redis_cpu_by_scope(calls: list[Call], trades: int) -> dict[str, float]:
-    """Server CPU µs per trade of each scope's share of ``calls``, each replayed alone on a fresh server."""
+    """Server CPU µs per trade of each scope's share of ``calls``, each replayed alone on a fresh server,
+    and the bytes per trade its calls send (keys and arguments) and get back (the replies' strings)."""
     result: dict[str, float] = {}
     for scope in Scope:
         only = [_only(call, scope) for call in calls]
+        sent = received = 0
         with EmbeddedRedis() as server, redis.Redis.from_url(server.url) as client:
             script = client.register_script(APPLY_SCRIPT)
             process = psutil.Process(server.pid)
             before = sum(process.cpu_times()[:2])
             for keys, args in only:
                 if keys:
-                    script(keys=keys, args=args)
+                    received += _size(script(keys=keys, args=args))
+                    sent += _size(keys) + _size(args)
             result[f"redis_cpu_us_per_trade_{scope.value}"] = (sum(process.cpu_times()[:2]) - before) * 1e6 / trades
+        result[f"script_sent_bytes_per_trade_{scope.value}"] = sent / trades
+        result[f"script_reply_bytes_per_trade_{scope.value}"] = received / trades
+    for way in ("sent", "reply"):
+        result[f"script_{way}_bytes_per_trade"] = sum(result[f"script_{way}_bytes_per_trade_{s.value}"] for s in Scope)
     return result
+
+
+def _size(value: Any) -> int:
+    """Bytes of the strings and numbers in a script call's keys, arguments or reply (no protocol framing)."""
+    if isinstance(value, list | tuple):
+        return sum(map(_size, value))
+    return len(value) if isinstance(value, bytes) else len(str(value).encode())
 
 
 def _only(call: Call, scope: Scope) -> Call:

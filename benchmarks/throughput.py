@@ -621,7 +621,12 @@ def spawn_worker(args: argparse.Namespace, stream: Path, batch_size: int, kind: 
 
 
 # What the scopes pass adds to a batch size's figures.
-SCOPE_FIGURES = ("redis_cpu_us_per_trade_", "scope_trades")
+SCOPE_FIGURES = (
+    "redis_cpu_us_per_trade_",
+    "script_sent_bytes_per_trade",
+    "script_reply_bytes_per_trade",
+    "scope_trades",
+)
 
 
 def with_floor(args: argparse.Namespace, stream: Path, batch_size: int) -> dict[str, Any]:
@@ -730,6 +735,8 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("  window script, user+symbol windows", "redis_cpu_us_per_trade_user_symbol", "{:,.1f}"),
     ("  window script, market windows", "redis_cpu_us_per_trade_symbol_exchange", "{:,.1f}"),
     ("  window script, order-book windows", "redis_cpu_us_per_trade_order_book", "{:,.1f}"),
+    ("window script bytes sent / trade", "script_sent_bytes_per_trade", "{:,.0f}"),
+    ("window script reply bytes / trade", "script_reply_bytes_per_trade", "{:,.0f}"),
     ("Redis memory per active user (bytes)", "redis_bytes_per_user", "{:,.0f}"),
     ("Redis memory per market (bytes)", "redis_bytes_per_market", "{:,.0f}"),
     ("Redis memory per ledger entry (bytes)", "redis_bytes_per_ledger_entry", "{:,.0f}"),
