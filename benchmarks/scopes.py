@@ -26,7 +26,7 @@ from riskengine_tools.local import EmbeddedRedis
 __all__ = ["ScriptRecorder", "memory_by_owner", "redis_cpu_by_scope"]
 
 Call = tuple[list[str], list[Any]]
-WINDOW_KEYS, WINDOW_ARGS = 4, 11  # per window in one apply-script call (windows/apply_batch.lua)
+WINDOW_KEYS, WINDOW_ARGS = 4, 12  # per window in one apply-script call (windows/apply_batch.lua)
 _USER = re.compile(rf"^{re.escape(KEY_PREFIX)}:\{{u:[^}}]*\}}")
 _MARKET = re.compile(rf"^{re.escape(KEY_PREFIX)}:\{{se:[^}}]*\}}")
 

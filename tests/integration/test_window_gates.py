@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 import redis
-from builders import CODEC, order, trade
-from hypothesis import HealthCheck, given, settings
+from builders import BASE_TS, CODEC, order, trade
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_order_patterns import ORDERS, TRADES_TOPIC, Functions, batches
 
@@ -85,6 +85,22 @@ def test_an_order_book_window_is_read_only_once_its_user_has_placed_an_order_the
     assert dormant == [] and client.zcard(BOOK) == 3
 
 
+def test_behind_a_closed_gate_only_trades_a_rule_can_still_read_are_kept_and_not_for_long(
+    watched: tuple[redis.Redis, Functions, list[str]],
+) -> None:
+    client, functions, _ = watched
+    stream = records(TRADES_TOPIC, [trade(f"t{i}", at=i * 10_000) for i in range(40)])
+    for start in range(0, 40, 5):
+        functions.deliver(stream[start : start + 5])
+    # The watermark (second newest) is 380 s; market lateness 60 s and LAYERING's reach 90 s cut at 230 s.
+    kept = [int(score) for _, score in client.zrange(BOOK, 0, -1, withscores=True)]
+    assert kept == [BASE_TS + i * 10_000 for i in range(23, 40)]
+    assert 200_000 < client.pttl(BOOK) <= 90_000 + 60_000 + 60_000  # closed horizon + lateness + 60 s
+
+    functions.deliver(records(ORDERS, [order("o1", "NEW", at=385_000)]))
+    assert client.pttl(BOOK) > 3_600_000  # open: the order-book window's own TTL (SPOOFING's hour)
+
+
 def test_a_trade_stream_without_orders_leaves_every_order_book_window_unread(
     watched: tuple[redis.Redis, Functions, list[str]],
 ) -> None:
@@ -96,11 +112,11 @@ def test_a_trade_stream_without_orders_leaves_every_order_book_window_unread(
 
 
 _event = st.tuples(
-    st.sampled_from(["trade", "NEW", "big NEW", "CANCEL"]),
+    st.sampled_from(["trade"] * 5 + ["NEW", "big NEW", "CANCEL"]),
     st.sampled_from(["U1", "U2"]),
     st.sampled_from(["BUY", "SELL"]),
     st.integers(0, 4),  # order id
-    st.integers(0, 60_000),  # event time
+    st.integers(0, 400_000),  # event time: long enough for closed windows to drop trades (90 s reach)
 )
 
 
@@ -139,7 +155,7 @@ def outcome(functions: Functions) -> tuple[dict[str, Any], dict[str, Any]]:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    events=st.lists(_event, min_size=1, max_size=30),
+    events=st.lists(_event, min_size=1, max_size=60),
     cuts=st.lists(st.integers(1, 6), max_size=3),
     schedule=st.lists(st.booleans(), max_size=12),
 )
@@ -157,4 +173,34 @@ def test_gates_change_no_score_and_no_alert(
     with pytest.MonkeyPatch.context() as patch:  # every order-book window read back, as before gates
         patch.setattr(store, "_gate_mode", lambda scope, events: store.NO_GATE)
         ungated = outcome(run(url, streams, cuts, schedule))
+    assert gated == ungated
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    trade_times=st.lists(st.integers(0, 400_000), min_size=17, max_size=40),
+    bait_at=st.integers(300_000, 390_000),
+    traded_after=st.integers(0, 25_000),
+    cut=st.integers(1, 8),
+)
+# A spoof placed just after the boundary of the last closed trim: trimming any further drops its trade leg.
+@example(trade_times=[i * 20_000 for i in range(19)], bait_at=295_000, traded_after=5_000, cut=4)
+def test_trades_dropped_behind_a_closed_gate_change_no_score_and_no_alert(
+    database: tuple[redis.Redis, str], trade_times: list[int], bait_at: int, traded_after: int, cut: int
+) -> None:
+    """A busy trader's window sheds trades while closed; then the orders of a spoof whose trade leg
+    came first arrive on top of what is left (every trade batch first, so the gate is closed while
+    they land)."""
+    client, url = database
+    events = [("trade", "U1", "BUY", 0, at) for at in trade_times]
+    events.append(("trade", "U1", "BUY", 0, bait_at + traded_after))  # the spoof's trade leg
+    events += [("big NEW", "U1", "SELL", 1, bait_at), ("CANCEL", "U1", "SELL", 1, bait_at + 28_000)]
+    streams = scenario(events)
+    schedule = [False] * len(events)
+    client.flushall()
+    gated = outcome(run(url, streams, [cut], schedule))
+    client.flushall()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "_gate_mode", lambda scope, events: store.NO_GATE)
+        ungated = outcome(run(url, streams, [cut], schedule))
     assert gated == ungated

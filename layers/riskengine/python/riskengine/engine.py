@@ -106,7 +106,8 @@ def window_specs(
     for rule in rules:
         if isinstance(rule, SequenceRule):
             # One extra event before a match, to tell whether an earlier match continues into it.
-            need = WindowSpec(rule.scope, rule.length + 1, rule.window_ms, lateness[rule.scope])
+            closed_horizon = rule.trade_reach_ms if rule.scope.gate else 0
+            need = WindowSpec(rule.scope, rule.length + 1, rule.window_ms, lateness[rule.scope], 0, closed_horizon)
             specs[rule.scope] = specs[rule.scope].merged(need) if rule.scope in specs else need
     return specs
 

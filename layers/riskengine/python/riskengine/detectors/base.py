@@ -101,6 +101,13 @@ class SequenceRule(Rule):
     def check(self, events: Sequence[WindowEvent], end: int) -> Match | None:
         """The match whose last event is ``events[end]``, if there is one."""
 
+    @property
+    def trade_reach_ms(self) -> int:
+        """How far before an event it judges the rule reads trades, in event time. In an order-book
+        window that has never held an order event (its gate is closed: ``Scope.gate``) older trades are
+        dropped, since no judgement can read them. Rules that read trades further back keep the default."""
+        return self.window_ms
+
     def trade_signal(self, events: Sequence[WindowEvent], position: int) -> float:
         """How strongly the trade at ``position`` looks like a leg of this pattern before any match
         completes (0..1): the analysed trade's ``orderBook`` score component. Most rules have none."""

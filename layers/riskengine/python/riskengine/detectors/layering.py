@@ -75,6 +75,11 @@ class Layering(SequenceRule):
     def window_ms(self) -> int:
         return self.config.cancel_within_ms
 
+    @property
+    def trade_reach_ms(self) -> int:
+        # A layer's trades lie within cancel_within_ms before its last cancel (``_reach``).
+        return self.config.cancel_within_ms
+
     def last_affected(self, events: Sequence[WindowEvent], position: int) -> int:
         # Every event of a layer lies between its first placement and a cancel at most cancel_within_ms later.
         return within_reach(events, position, self.config.cancel_within_ms)

@@ -79,6 +79,11 @@ class Spoofing(SequenceRule):
     def window_ms(self) -> int:
         return self.config.history_ms + self.config.cancel_within_ms
 
+    @property
+    def trade_reach_ms(self) -> int:
+        # Trades are read between a bait and its cancel, and from a trade back to the orders it meets.
+        return self.config.cancel_within_ms
+
     def last_affected(self, events: Sequence[WindowEvent], position: int) -> int:
         # A late opposite trade or a late bait completes a cancel at most cancel_within_ms after it.
         return within_reach(events, position, self.config.cancel_within_ms)

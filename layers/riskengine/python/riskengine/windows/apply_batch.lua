@@ -4,11 +4,14 @@
 -- (sorted set: 'rule \31 end trade id \31 alert id' -> event time of the match's last trade),
 -- its volume buckets (hash: bucket number -> notional sum in cents) and its gate (a string that
 -- exists while a gated window has held an event of the kind that opens it).
--- ARGV, eleven per window: lateness_ms, history, horizon_ms, ttl_ms, volume_bucket_ms, the
+-- ARGV, twelve per window: lateness_ms, history, horizon_ms, ttl_ms, volume_bucket_ms, the
 -- part's members for it in arrival order, joined by \30, the caller's copy of the window
 -- (first member, last member, member count, event time of the last but one member; count 0 when
 -- it has none) and the gate mode: 0 (the window has no gate), 1 (the part holds events that open
--- it) or 2 (the part's events do not open it: read the window only if its gate is open). A member is
+-- it) or 2 (the part's events do not open it: read the window only if its gate is open), and the
+-- closed horizon (ms; 0 for none: while the gate is closed, events older than this before the
+-- lateness boundary are dropped whatever `history` says, since no rule reads them, and the window's
+-- TTL is this horizon's instead of horizon_ms's: ttl_ms - horizon_ms + closed horizon). A member is
 -- eventTime \31 arrival \31 tradeId \31 userId \31 side \31 quantity \31 price \31 notional
 -- for a trade; an order event's (only ever in order-book windows, which keep no volume buckets)
 -- adds \31 orderId \31 eventType \31 filledQuantity.
@@ -37,6 +40,7 @@ local EVENT_TIME = '^%d+'
 local NOTIONAL = '([^\31]*)$'
 local EXACT = 2 ^ 53 -- doubles hold every integer up to here
 local OPENS, NEEDS_OPEN = 1, 2 -- gate modes
+local CLOSED_SLACK = 16 -- a window behind a closed gate is trimmed once it holds more than this
 -- The events from rank `first` (or the last `tail` events) to the end: {members, reused, score
 -- of the first event or nil}, reusing the caller's copy (see above) when it covers them.
 local function needed(window, first, tail, copy_first, copy_last, copy_count)
@@ -58,12 +62,12 @@ end
 local result = {}
 for w = 1, #KEYS / 4 do
   local window, marks, volume, gate = KEYS[4 * w - 3], KEYS[4 * w - 2], KEYS[4 * w - 1], KEYS[4 * w]
-  local a = 11 * (w - 1)
+  local a = 12 * (w - 1)
   local lateness, history, horizon, ttl, bucket_ms =
     tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]),
     tonumber(ARGV[a + 5])
   local copy_first, copy_last, copy_count = ARGV[a + 7], ARGV[a + 8], tonumber(ARGV[a + 9])
-  local gate_mode = tonumber(ARGV[a + 11])
+  local gate_mode, closed_horizon = tonumber(ARGV[a + 11]), tonumber(ARGV[a + 12])
   -- The gate and its window expire together: every call that refreshes one refreshes the other.
   local closed = gate_mode == NEEDS_OPEN and redis.call('PEXPIRE', gate, ttl) == 0
   if closed then copy_count = 0 end
@@ -162,13 +166,19 @@ for w = 1, #KEYS / 4 do
   -- older than the horizon. The two newest events (the watermark) are never evicted. Alert
   -- marks are trimmed when marks are written.
   if watermark > -math.huge then
-    if (card and card + placed or redis.call('ZCARD', window)) > 2 * history + 16 then
-      local boundary = math.min(watermark - lateness, earliest)
+    local boundary = math.min(watermark - lateness, earliest)
+    local count = card and card + placed or redis.call('ZCARD', window)
+    if count > 2 * history + 16 then
       local cutoff = boundary - horizon
       local kth = redis.call('ZREVRANGEBYSCORE', window, '(' .. boundary, '-inf', 'WITHSCORES',
         'LIMIT', history - 1, 1)
       if kth[2] then cutoff = math.max(cutoff, tonumber(kth[2])) end
       redis.call('ZREMRANGEBYSCORE', window, '-inf', '(' .. cutoff)
+    end
+    if closed and closed_horizon > 0 and count > CLOSED_SLACK then
+      -- Behind a closed gate, also what no rule can read: none reads further back than closed_horizon
+      -- from an event at or after the boundary, and an order event to come lands there (or is late).
+      redis.call('ZREMRANGEBYSCORE', window, '-inf', '(' .. (boundary - closed_horizon))
     end
     if bucket_ms > 0 and redis.call('HLEN', volume) > 2 * math.ceil(horizon / bucket_ms) + 2 then
       local oldest = math.floor((watermark - lateness - horizon) / bucket_ms)
@@ -178,7 +188,7 @@ for w = 1, #KEYS / 4 do
     end
   end
   if highest > -math.huge then
-    redis.call('PEXPIRE', window, ttl)
+    redis.call('PEXPIRE', window, (closed and closed_horizon > 0) and ttl - horizon + closed_horizon or ttl)
     if bucket_ms > 0 then redis.call('PEXPIRE', volume, ttl) end
     if gate_mode == OPENS then
       if placed > 0 then redis.call('SET', gate, '1', 'PX', ttl) else redis.call('PEXPIRE', gate, ttl) end

@@ -63,6 +63,9 @@ class WindowSpec:
     needs them to evaluate a late arrival), but none older than ``horizon_ms`` before it.
     Events older than ``watermark - lateness_ms`` are late: scored, but not placed in the
     window. ``volume_bucket_ms`` > 0 also keeps per-bucket notional sums (market volume).
+    ``closed_horizon_ms`` > 0: while a gated window's gate is closed (``Scope.gate``), events older
+    than this before the lateness boundary are also dropped, whatever ``history`` keeps (no rule reads them),
+    and the window's TTL is ``closed_horizon_ms + lateness_ms + 60_000``.
     """
 
     scope: Scope
@@ -70,11 +73,12 @@ class WindowSpec:
     horizon_ms: int
     lateness_ms: int = 5_000
     volume_bucket_ms: int = 0
+    closed_horizon_ms: int = 0
 
     def __post_init__(self) -> None:
         if self.history < 1:
             raise ConfigurationError(f"{self.scope} window: history must be >= 1, got {self.history}")
-        if self.horizon_ms <= 0 or self.lateness_ms < 0 or self.volume_bucket_ms < 0:
+        if self.horizon_ms <= 0 or self.lateness_ms < 0 or self.volume_bucket_ms < 0 or self.closed_horizon_ms < 0:
             raise ConfigurationError(
                 f"{self.scope} window: horizon must be > 0 and lateness/bucket >= 0 "
                 f"(got {self.horizon_ms}, {self.lateness_ms}, {self.volume_bucket_ms})"
@@ -93,4 +97,8 @@ class WindowSpec:
             horizon_ms=max(self.horizon_ms, other.horizon_ms),
             lateness_ms=max(self.lateness_ms, other.lateness_ms),
             volume_bucket_ms=self.volume_bucket_ms or other.volume_bucket_ms,
+            # 0 keeps everything history and horizon keep, so it wins over any limit.
+            closed_horizon_ms=max(self.closed_horizon_ms, other.closed_horizon_ms)
+            if self.closed_horizon_ms and other.closed_horizon_ms
+            else 0,
         )

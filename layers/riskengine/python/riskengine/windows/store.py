@@ -336,7 +336,7 @@ def _script_arguments(
         keys += (state.key, f"{state.key}:alerts", f"{state.key}:vol", f"{state.key}:gate")
         members = RECORD_SEPARATOR.join([member_of[trade.event_id] for trade in trades])
         args += (spec.lateness_ms, spec.history, spec.horizon_ms, spec.ttl_ms, spec.volume_bucket_ms, members)
-        args += (*copy.anchors, _gate_mode(spec.scope, trades))
+        args += (*copy.anchors, _gate_mode(spec.scope, trades), spec.closed_horizon_ms)
     return keys, args
 
 
