@@ -60,6 +60,7 @@ def riskengine(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess
         (("backtest",), ("FILE", "--labels", "--rules", "--json", "--batch-size", "precision", "recall")),
         (("simulate",), ("--out", "--seed", "--minutes", "--users", "stream.jsonl", "labels.jsonl")),
         (("redrive",), ("--bootstrap-servers", "--failure-topic", "--target", "--dry-run", "--from-beginning")),
+        (("open-gates",), ("REDIS_URL", "REDIS_CLUSTER", "upgrading")),
     ],
 )
 def test_help_exits_zero_and_lists_the_options(command: tuple[str, ...], mentions: tuple[str, ...]) -> None:

@@ -8,6 +8,7 @@ cost off a trade stream without orders (docs/performance.md).
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ import redis
 from builders import BASE_TS, CODEC, order, trade
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from test_cli import CLI_ENV, RISKENGINE
 from test_order_patterns import ORDERS, TRADES_TOPIC, Functions, batches
 
 from riskengine.codec import ORDERS_SUBJECT, TRADES_SUBJECT
@@ -204,3 +206,25 @@ def test_trades_dropped_behind_a_closed_gate_change_no_score_and_no_alert(
         patch.setattr(store, "_gate_mode", lambda scope, events: store.NO_GATE)
         ungated = outcome(run(url, streams, [cut], schedule))
     assert gated == ungated
+
+
+def test_open_gates_gives_windows_written_before_gates_theirs_once(
+    watched: tuple[redis.Redis, Functions, list[str]], database: tuple[redis.Redis, str]
+) -> None:
+    """The upgrade step: a window holding an order but no gate is read again by score_trades afterwards."""
+    client, functions, dormant = watched
+    functions.deliver(records(ORDERS, [order("o1", "NEW", quantity=2_500.0, at=1_000)]))
+    client.delete(f"{BOOK}:gate")  # as an engine without gates left it
+    client.pexpire(BOOK, 3_000_000)
+
+    def open_gates() -> str:
+        env = {**CLI_ENV, "REDIS_URL": database[1]}
+        result = subprocess.run([str(RISKENGINE), "open-gates"], capture_output=True, text=True, env=env, check=True)
+        return " ".join(result.stderr.split())
+
+    assert "1 order-book windows, 1 gates opened" in open_gates()
+    assert abs(client.pttl(f"{BOOK}:gate") - client.pttl(BOOK)) < 1_000
+    assert not client.exists(f"{BOOK}:alerts:gate", f"{BOOK}:vol:gate")
+    functions.deliver(records(TRADES_TOPIC, [trade("t1", side="SELL", at=2_000)]))
+    assert dormant == []
+    assert "1 order-book windows, 0 gates opened" in open_gates()

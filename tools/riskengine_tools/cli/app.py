@@ -13,6 +13,7 @@ from riskengine_tools.cli import render
 from riskengine_tools.cli.api import app as api_app
 from riskengine_tools.cli.backtest import backtest
 from riskengine_tools.cli.bridge import bridge
+from riskengine_tools.cli.gates import open_gates
 from riskengine_tools.cli.options import BootstrapServers, OpenSearchUrl, RedisUrl
 from riskengine_tools.cli.redrive import redrive
 from riskengine_tools.cli.search import search_app
@@ -31,6 +32,7 @@ app.command()(bridge)
 app.command()(redrive)
 app.command()(backtest)
 app.command()(simulate)
+app.command()(open_gates)
 
 
 def _version(value: bool) -> None:
