@@ -1,4 +1,4 @@
-"""``riskengine open-gates``: the one-off step of an upgrade to order-book window gates (docs/runbook.md).
+"""``riskengine open-gates``: the one-off step of an upgrade to order-book window gates (docs/deploy.md).
 
 Order-book windows written before gates existed have no gate, so ``score_trades`` would take them for
 windows that never held an order event: skip reading them, trim them to the last 90 s and let them
