@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import psutil
@@ -26,7 +26,10 @@ from riskengine_tools.local import EmbeddedRedis
 __all__ = ["ScriptRecorder", "memory_by_owner", "redis_cpu_by_scope"]
 
 Call = tuple[list[str], list[Any]]
-WINDOW_KEYS, WINDOW_ARGS = 4, 12  # per window in one apply-script call (windows/apply_batch.lua)
+# One apply-script call's layout (windows/apply_batch.lua): runs of windows, each run a header of
+# RUN_ARGS arguments ending with its window count, then WINDOW_ARGS arguments and WINDOW_KEYS keys
+# per window, the window's members first.
+RUN_ARGS, WINDOW_ARGS, WINDOW_KEYS = 8, 5, 4
 _USER = re.compile(rf"^{re.escape(KEY_PREFIX)}:\{{u:[^}}]*\}}")
 _MARKET = re.compile(rf"^{re.escape(KEY_PREFIX)}:\{{se:[^}}]*\}}")
 
@@ -67,10 +70,25 @@ def _trades_in(calls: Iterable[Call]) -> int:
     """Trades in a part: each is in exactly one user window, so count the user windows' members."""
     count = 0
     for keys, args in calls:
-        for w in range(len(keys) // WINDOW_KEYS):
-            if scope_of(keys[w * WINDOW_KEYS]) is Scope.USER:
-                count += str(args[w * WINDOW_ARGS + 5]).count("\x1e") + 1
+        for _, windows in _runs(keys, args):
+            for window_keys, window_args in windows:
+                if scope_of(window_keys[0]) is Scope.USER:
+                    count += str(window_args[0]).count("\x1e") + 1
     return count
+
+
+def _runs(keys: list[str], args: list[Any]) -> Iterator[tuple[list[Any], list[tuple[list[str], list[Any]]]]]:
+    """A call's runs: each run's header and its windows' keys and arguments."""
+    a = w = 0
+    while a < len(args):
+        header = args[a : a + RUN_ARGS]
+        a += RUN_ARGS
+        windows = []
+        for _ in range(int(header[-1])):
+            windows.append((keys[w : w + WINDOW_KEYS], args[a : a + WINDOW_ARGS]))
+            a += WINDOW_ARGS
+            w += WINDOW_KEYS
+        yield header, windows
 
 
 def redis_cpu_by_scope(calls: list[Call], trades: int) -> dict[str, float]:
@@ -104,13 +122,15 @@ def _size(value: Any) -> int:
 
 
 def _only(call: Call, scope: Scope) -> Call:
-    keys, args = call
     kept_keys: list[str] = []
     kept_args: list[Any] = []
-    for w in range(len(keys) // WINDOW_KEYS):
-        if scope_of(keys[w * WINDOW_KEYS]) is scope:
-            kept_keys += keys[w * WINDOW_KEYS : (w + 1) * WINDOW_KEYS]
-            kept_args += args[w * WINDOW_ARGS : (w + 1) * WINDOW_ARGS]
+    for header, windows in _runs(*call):
+        kept = [(keys, args) for keys, args in windows if scope_of(keys[0]) is scope]
+        if kept:
+            kept_args += [*header[:-1], len(kept)]
+            for keys, args in kept:
+                kept_keys += keys
+                kept_args += args
     return kept_keys, kept_args
 
 

@@ -4,14 +4,17 @@
 -- (sorted set: 'rule \31 end trade id \31 alert id' -> event time of the match's last trade),
 -- its volume buckets (hash: bucket number -> notional sum in cents) and its gate (a string that
 -- exists while a gated window has held an event of the kind that opens it).
--- ARGV, twelve per window: lateness_ms, history, horizon_ms, ttl_ms, volume_bucket_ms, the
--- part's members for it in arrival order, joined by \30, the caller's copy of the window
--- (first member, last member, member count, event time of the last but one member; count 0 when
--- it has none) and the gate mode: 0 (the window has no gate), 1 (the part holds events that open
--- it) or 2 (the part's events do not open it: read the window only if its gate is open), and the
--- closed horizon (ms; 0 for none: while the gate is closed, events older than this before the
--- lateness boundary are dropped whatever `history` says, since no rule reads them, and the window's
--- TTL is this horizon's instead of horizon_ms's: ttl_ms - horizon_ms + closed horizon). A member is
+-- ARGV: runs of windows that share a spec and a gate mode, in KEYS order. A run is eight header
+-- arguments, said once for all its windows: lateness_ms, history, horizon_ms, ttl_ms,
+-- volume_bucket_ms, the closed horizon (ms; 0 for none: while the gate is closed, events older
+-- than this before the lateness boundary are dropped whatever `history` says, since no rule reads
+-- them, and the window's TTL is this horizon's instead of horizon_ms's: ttl_ms - horizon_ms + closed
+-- horizon), the gate mode (0: the windows have no gate, 1: the part holds events that open them,
+-- 2: its events do not open them: read a window only if its gate is open) and how many windows
+-- follow; then five per window: the part's members for it in arrival order, joined by \30, and the
+-- caller's copy of the window (first member, last member, member count, event time of the last but
+-- one member; count 0 when it has none). Numbers stay strings where Redis takes them as
+-- arguments: formatting a Lua number for redis.call costs more than the command. A member is
 -- eventTime \31 arrival \31 tradeId \31 userId \31 side \31 quantity \31 price \31 notional
 -- for a trade; an order event's (only ever in order-book windows, which keep no volume buckets)
 -- adds \31 orderId \31 eventType \31 filledQuantity.
@@ -41,64 +44,68 @@ local NOTIONAL = '([^\31]*)$'
 local EXACT = 2 ^ 53 -- doubles hold every integer up to here
 local OPENS, NEEDS_OPEN = 1, 2 -- gate modes
 local CLOSED_SLACK = 16 -- a window behind a closed gate is trimmed once it holds more than this
--- The events from rank `first` (or the last `tail` events) to the end: {members, reused, score
--- of the first event or nil}, reusing the caller's copy (see above) when it covers them.
-local function needed(window, first, tail, copy_first, copy_last, copy_count)
-  if copy_count > 0 then
-    local a, b = redis.call('ZRANK', window, copy_first), redis.call('ZRANK', window, copy_last)
-    if a and b and b - a == copy_count - 1 then
-      local newer = redis.call('ZRANGE', window, b + 1, -1)
-      if tail then first = math.max(0, b + 1 + #newer - tail) end
-      if a <= first and first <= b + 1 then
-        -- Alert marks are read from the copy's first event on: a few more than needed, never fewer.
-        return newer, first - a, tonumber(string.match(copy_first, EVENT_TIME))
-      end
-    end
-  end
-  local events = redis.call('ZRANGE', window, tail and -tail or first, -1)
-  return events, -1, events[1] and tonumber(string.match(events[1], EVENT_TIME))
+-- Where the caller's copy lies in the window: the ranks of its first and last members when the
+-- run between them is still there unchanged (see above), else nil.
+local function locate(window, copy_first, copy_last, copy_count)
+  if copy_count == 0 then return nil end
+  local a = redis.call('ZRANK', window, copy_first)
+  if not a then return nil end
+  local b = copy_count == 1 and a or redis.call('ZRANK', window, copy_last)
+  if b and b - a == copy_count - 1 then return a, b end
+  return nil
 end
 
-local result = {}
-for w = 1, #KEYS / 4 do
-  local window, marks, volume, gate = KEYS[4 * w - 3], KEYS[4 * w - 2], KEYS[4 * w - 1], KEYS[4 * w]
-  local a = 12 * (w - 1)
-  local lateness, history, horizon, ttl, bucket_ms =
-    tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]),
-    tonumber(ARGV[a + 5])
-  local copy_first, copy_last, copy_count = ARGV[a + 7], ARGV[a + 8], tonumber(ARGV[a + 9])
-  local gate_mode, closed_horizon = tonumber(ARGV[a + 11]), tonumber(ARGV[a + 12])
+-- The events from rank `first` (or the last `tail` events) to the end: {members, reused, event
+-- time of the first event (a string) or nil}, reusing the caller's copy when it covers them.
+local function needed(window, first, tail, copy_first, copy_last, copy_count)
+  local a, b = locate(window, copy_first, copy_last, copy_count) -- after this part's events were placed
+  if a then
+    local newer = redis.call('ZRANGE', window, b + 1, '-1')
+    if tail then first = math.max(0, b + 1 + #newer - tail) end
+    if a <= first and first <= b + 1 then
+      -- Alert marks are read from the copy's first event on: a few more than needed, never fewer.
+      return newer, first - a, string.match(copy_first, EVENT_TIME)
+    end
+  end
+  local events = redis.call('ZRANGE', window, tail and -tail or first, '-1')
+  return events, -1, events[1] and string.match(events[1], EVENT_TIME)
+end
+
+-- One window: `run` holds its run's header, `copy_*` the caller's copy. Returns its reply.
+local function apply_window(window, marks, volume, gate, run, members, copy_first, copy_last, copy_count,
+                            copy_watermark)
+  local lateness, history, horizon, ttl, bucket_ms = run.lateness, run.history, run.horizon, run.ttl, run.bucket_ms
   -- The gate and its window expire together: every call that refreshes one refreshes the other.
-  local closed = gate_mode == NEEDS_OPEN and redis.call('PEXPIRE', gate, ttl) == 0
+  local closed = run.gate_mode == NEEDS_OPEN and redis.call('PEXPIRE', gate, run.ttl_text) == 0
   if closed then copy_count = 0 end
 
   -- The two newest events: from the copy when it ends the window (copy_at is then its rank).
   local highest, watermark, copy_at, card
-  if copy_count >= 2 then
-    local first_rank, last_rank = redis.call('ZRANK', window, copy_first), redis.call('ZRANK', window, copy_last)
-    if first_rank and last_rank and last_rank - first_rank == copy_count - 1 then
-      card = redis.call('ZCARD', window)
-      if last_rank == card - 1 then
-        copy_at = first_rank
-        highest, watermark = tonumber(string.match(copy_last, EVENT_TIME)), tonumber(ARGV[a + 10])
-      end
+  local copy_a, copy_b = locate(window, copy_first, copy_last, copy_count >= 2 and copy_count or 0)
+  if copy_a then
+    card = redis.call('ZCARD', window)
+    if copy_b == card - 1 then
+      copy_at = copy_a
+      highest, watermark = tonumber(string.match(copy_last, EVENT_TIME)), tonumber(copy_watermark)
     end
   end
   if not copy_at then
-    local top = redis.call('ZREVRANGE', window, 0, 1)
+    local top = redis.call('ZREVRANGE', window, '0', '1')
     highest = top[1] and tonumber(string.match(top[1], EVENT_TIME)) or -math.huge
     watermark = top[2] and tonumber(string.match(top[2], EVENT_TIME)) or -math.huge
     card = nil
   end
   local newest_before = highest
-  local statuses, earliest, earliest_any, placed, placed_members = {}, math.huge, math.huge, 0, {}
+  local statuses, earliest, earliest_any, earliest_any_text, placed, placed_members =
+    {}, math.huge, math.huge, nil, 0, {}
   local cents_by_bucket, buckets_touched = {}, {}
-  for member in string.gmatch(ARGV[a + 6], MEMBERS) do
-    local score = tonumber(string.match(member, EVENT_TIME))
-    earliest_any = math.min(earliest_any, score)
+  for member in string.gmatch(members, MEMBERS) do
+    local stamp = string.match(member, EVENT_TIME)
+    local score = tonumber(stamp)
+    if score < earliest_any then earliest_any, earliest_any_text = score, stamp end
     local status
     if score >= watermark - lateness then
-      status = redis.call('ZADD', window, 'NX', score, member) == 1 and 'N' or 'D'
+      status = redis.call('ZADD', window, 'NX', stamp, member) == 1 and 'N' or 'D'
     else
       status = redis.call('ZSCORE', window, member) and 'D' or 'L'
     end
@@ -138,9 +145,9 @@ for w = 1, #KEYS / 4 do
   -- Detection sees `history` events before the earliest placed one, and everything after it.
   -- Alert marks are read from the first event read back (or the earliest event of the part, late
   -- ones included), which covers every match detection can look at.
-  local events, buckets, marks_from, reused = {}, {}, earliest_any, closed and -2 or -1
+  local events, buckets, marks_from, reused = {}, {}, earliest_any_text, closed and -2 or -1
   if earliest < math.huge and not closed then
-    local first, tail, first_score
+    local first, tail, first_stamp
     if earliest > newest_before then
       -- The usual case, trades arriving in order: everything from the earliest placed event on was
       -- placed by this part, so the events needed are the window's last placed + history.
@@ -151,11 +158,11 @@ for w = 1, #KEYS / 4 do
     if tail and copy_at and math.max(0, card - history) >= copy_at then
       -- ... and when the copy ended the window, they are the copy's last `history` and the part's own.
       events, reused = placed_members, math.max(0, card - history) - copy_at
-      first_score = tonumber(string.match(copy_first, EVENT_TIME))
+      first_stamp = string.match(copy_first, EVENT_TIME)
     else
-      events, reused, first_score = needed(window, first, tail, copy_first, copy_last, copy_count)
+      events, reused, first_stamp = needed(window, first, tail, copy_first, copy_last, copy_count)
     end
-    if first_score then marks_from = math.min(marks_from, first_score) end
+    if first_stamp and tonumber(first_stamp) < earliest_any then marks_from = first_stamp end
     if bucket_ms > 0 then buckets = redis.call('HGETALL', volume) end
   end
   local alerts = closed and {} or redis.call('ZRANGEBYSCORE', marks, marks_from, '+inf')
@@ -175,10 +182,10 @@ for w = 1, #KEYS / 4 do
       if kth[2] then cutoff = math.max(cutoff, tonumber(kth[2])) end
       redis.call('ZREMRANGEBYSCORE', window, '-inf', '(' .. cutoff)
     end
-    if closed and closed_horizon > 0 and count > CLOSED_SLACK then
+    if closed and run.closed_horizon > 0 and count > CLOSED_SLACK then
       -- Behind a closed gate, also what no rule can read: none reads further back than closed_horizon
       -- from an event at or after the boundary, and an order event to come lands there (or is late).
-      redis.call('ZREMRANGEBYSCORE', window, '-inf', '(' .. (boundary - closed_horizon))
+      redis.call('ZREMRANGEBYSCORE', window, '-inf', '(' .. (boundary - run.closed_horizon))
     end
     if bucket_ms > 0 and redis.call('HLEN', volume) > 2 * math.ceil(horizon / bucket_ms) + 2 then
       local oldest = math.floor((watermark - lateness - horizon) / bucket_ms)
@@ -188,12 +195,35 @@ for w = 1, #KEYS / 4 do
     end
   end
   if highest > -math.huge then
-    redis.call('PEXPIRE', window, (closed and closed_horizon > 0) and ttl - horizon + closed_horizon or ttl)
-    if bucket_ms > 0 then redis.call('PEXPIRE', volume, ttl) end
-    if gate_mode == OPENS then
-      if placed > 0 then redis.call('SET', gate, '1', 'PX', ttl) else redis.call('PEXPIRE', gate, ttl) end
+    redis.call('PEXPIRE', window, (closed and run.closed_horizon > 0) and run.closed_ttl_text or run.ttl_text)
+    if bucket_ms > 0 then redis.call('PEXPIRE', volume, run.ttl_text) end
+    if run.gate_mode == OPENS then
+      if placed > 0 then
+        redis.call('SET', gate, '1', 'PX', run.ttl_text)
+      else
+        redis.call('PEXPIRE', gate, run.ttl_text)
+      end
     end
   end
-  result[w] = {table.concat(statuses), table.concat(events, RS), alerts, buckets, reused}
+  return {table.concat(statuses), table.concat(events, RS), alerts, buckets, reused}
+end
+
+local result, a, w = {}, 0, 0
+while a < #ARGV do
+  local ttl, horizon, closed_horizon = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 6])
+  local run = {
+    lateness = tonumber(ARGV[a + 1]), history = tonumber(ARGV[a + 2]), horizon = horizon, ttl = ttl,
+    bucket_ms = tonumber(ARGV[a + 5]), closed_horizon = closed_horizon, gate_mode = tonumber(ARGV[a + 7]),
+    ttl_text = ARGV[a + 4], closed_ttl_text = string.format('%d', ttl - horizon + closed_horizon),
+  }
+  local windows = tonumber(ARGV[a + 8])
+  a = a + 8
+  for _ = 1, windows do
+    local k = 4 * w
+    w = w + 1
+    result[w] = apply_window(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], run, ARGV[a + 1], ARGV[a + 2],
+      ARGV[a + 3], tonumber(ARGV[a + 4]), ARGV[a + 5])
+    a = a + 5
+  end
 end
 return result

@@ -329,14 +329,24 @@ def _split(trades: Sequence[Trade], sizes: Sequence[int]) -> list[Sequence[Trade
 def _script_arguments(
     group: Sequence[tuple[WindowState, list[Trade]]], member_of: Mapping[str, str], copies: Sequence[WindowCopy]
 ) -> tuple[list[str], list[Any]]:
+    """Keys and arguments of one apply-script call: consecutive windows of one spec and gate mode
+    form a run whose spec is sent once (``apply_batch.lua`` describes the layout)."""
     keys: list[str] = []
     args: list[Any] = []
+    run: tuple[WindowSpec, int] | None = None
+    count_at = 0  # where the current run's window count is
     for (state, trades), copy in zip(group, copies, strict=True):
         spec = state.spec
+        mode = _gate_mode(spec.scope, trades)
+        if run is None or run[0] is not spec or run[1] != mode:
+            run = (spec, mode)
+            args += (spec.lateness_ms, spec.history, spec.horizon_ms, spec.ttl_ms, spec.volume_bucket_ms)
+            args += (spec.closed_horizon_ms, mode, 0)
+            count_at = len(args) - 1
+        args[count_at] += 1
         keys += (state.key, f"{state.key}:alerts", f"{state.key}:vol", f"{state.key}:gate")
-        members = RECORD_SEPARATOR.join([member_of[trade.event_id] for trade in trades])
-        args += (spec.lateness_ms, spec.history, spec.horizon_ms, spec.ttl_ms, spec.volume_bucket_ms, members)
-        args += (*copy.anchors, _gate_mode(spec.scope, trades), spec.closed_horizon_ms)
+        args.append(RECORD_SEPARATOR.join([member_of[trade.event_id] for trade in trades]))
+        args += copy.anchors
     return keys, args
 
 
