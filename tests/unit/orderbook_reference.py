@@ -167,6 +167,8 @@ def layering(records: Iterable[Record]) -> list[Match]:
                 if order.placed["timestamp"] - start <= LAYERING_PLACE_WITHIN_MS
                 and _cancel_time(order) - start <= LAYERING_CANCEL_WITHIN_MS
             ]
+            if first not in group:  # a first order cancelled too late is not part of a layer, let alone its first
+                continue
             if len(group) < LAYERING_MIN_ORDERS or len({o.placed["price"] for o in group}) < LAYERING_MIN_LEVELS:
                 continue
             own = {order.placed["orderId"] for order in group}
