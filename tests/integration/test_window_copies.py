@@ -16,7 +16,7 @@ from riskengine.model import Trade, arrival_key
 from riskengine.validation import validate_trade
 from riskengine.windows.events import WindowCopy
 from riskengine.windows.spec import Scope, WindowSpec
-from riskengine.windows.store import RedisWindowStore
+from riskengine.windows.store import REPLY_SIZE, RedisWindowStore
 from riskengine_tools.local import EmbeddedRedis
 
 # Small histories, so that windows are evicted within a few parts.
@@ -61,7 +61,8 @@ def copied_members(store: RedisWindowStore, part: list[Trade], client: redis.Red
     def counting(calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
         nonlocal sent
         replies = run(calls)
-        sent += sum(len(reply[1].split(b"\x1e")) for group in replies for reply in group if reply[1])
+        blobs = [flat[i + 1] for flat in replies for i in range(0, len(flat), REPLY_SIZE)]  # a window's members
+        sent += sum(len(blob.split(b"\x1e")) for blob in blobs if blob)
         return replies
 
     store._run_script = counting  # type: ignore[method-assign]

@@ -18,7 +18,10 @@
 -- eventTime \31 arrival \31 tradeId \31 userId \31 side \31 quantity \31 price \31 notional
 -- for a trade; an order event's (only ever in order-book windows, which keep no volume buckets)
 -- adds \31 orderId \31 eventType \31 filledQuantity.
--- Returns, per window: {statuses, members, marks, volume buckets, reused}: statuses has one
+-- Returns one flat array, five elements per window: statuses, members, marks, volume buckets and
+-- reused (flat because Redis turns every table a script returns into a reply by looking up
+-- several fields in it, which cost more than a window's commands). Marks are the alert marks'
+-- members and buckets are bucket, cents, bucket, cents, ..., each joined by \30. Statuses has one
 -- character per member: N (newly placed), D (already there: a redelivery) or L (late: older than
 -- watermark - lateness, not placed). The window's events that detection needs, in window order
 -- (event time, then arrival), are the caller's copy from index `reused` on followed by
@@ -38,9 +41,10 @@
 -- placed: one trade stamped ahead of its peers cannot move it, so it cannot make them late.
 
 local RS = '\30'
-local MEMBERS = '[^' .. RS .. ']+'
 local EVENT_TIME = '^%d+'
-local NOTIONAL = '([^\31]*)$'
+-- A trade member's eighth field, the notional, matched from the start: a pattern anchored at the end
+-- only would be tried from every position of the member. (Only trades have volume buckets.)
+local NOTIONAL = '^' .. string.rep('[^\31]*\31', 7) .. '([^\31]*)'
 local EXACT = 2 ^ 53 -- doubles hold every integer up to here
 local OPENS, NEEDS_OPEN = 1, 2 -- gate modes
 local CLOSED_SLACK = 16 -- a window behind a closed gate is trimmed once it holds more than this
@@ -71,7 +75,7 @@ local function needed(window, first, tail, copy_first, copy_last, copy_count)
   return events, -1, events[1] and string.match(events[1], EVENT_TIME)
 end
 
--- One window: `run` holds its run's header, `copy_*` the caller's copy. Returns its reply.
+-- One window: `run` holds its run's header, `copy_*` the caller's copy. Returns its five reply elements.
 local function apply_window(window, marks, volume, gate, run, members, copy_first, copy_last, copy_count,
                             copy_watermark)
   local lateness, history, horizon, ttl, bucket_ms = run.lateness, run.history, run.horizon, run.ttl, run.bucket_ms
@@ -96,10 +100,15 @@ local function apply_window(window, marks, volume, gate, run, members, copy_firs
     card = nil
   end
   local newest_before = highest
-  local statuses, earliest, earliest_any, earliest_any_text, placed, placed_members =
-    {}, math.huge, math.huge, nil, 0, {}
+  local statuses, earliest, earliest_any, earliest_any_text, placed, placed_members, seen =
+    {}, math.huge, math.huge, nil, 0, {}, 0
   local cents_by_bucket, buckets_touched = {}, {}
-  for member in string.gmatch(members, MEMBERS) do
+  -- Plain finds split the members: a character-class pattern costs a function call per character.
+  local from, length = 1, #members
+  while from <= length do
+    local to = string.find(members, RS, from, true) or length + 1
+    local member = string.sub(members, from, to - 1)
+    from = to + 1
     local stamp = string.match(member, EVENT_TIME)
     local score = tonumber(stamp)
     if score < earliest_any then earliest_any, earliest_any_text = score, stamp end
@@ -135,7 +144,8 @@ local function apply_window(window, marks, volume, gate, run, members, copy_firs
       end
     end
     if status ~= 'L' then earliest = math.min(earliest, score) end
-    statuses[#statuses + 1] = status
+    seen = seen + 1
+    statuses[seen] = status
   end
 
   for _, bucket in ipairs(buckets_touched) do
@@ -205,10 +215,10 @@ local function apply_window(window, marks, volume, gate, run, members, copy_firs
       end
     end
   end
-  return {table.concat(statuses), table.concat(events, RS), alerts, buckets, reused}
+  return table.concat(statuses), table.concat(events, RS), table.concat(alerts, RS), table.concat(buckets, RS), reused
 end
 
-local result, a, w = {}, 0, 0
+local result, a, w, r = {}, 0, 0, 0
 while a < #ARGV do
   local ttl, horizon, closed_horizon = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 6])
   local run = {
@@ -221,9 +231,10 @@ while a < #ARGV do
   for _ = 1, windows do
     local k = 4 * w
     w = w + 1
-    result[w] = apply_window(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], run, ARGV[a + 1], ARGV[a + 2],
-      ARGV[a + 3], tonumber(ARGV[a + 4]), ARGV[a + 5])
-    a = a + 5
+    result[r + 1], result[r + 2], result[r + 3], result[r + 4], result[r + 5] = apply_window(
+      KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], run,
+      ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4]), ARGV[a + 5])
+    a, r = a + 5, r + 5
   end
 end
 return result

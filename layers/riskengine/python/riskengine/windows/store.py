@@ -39,6 +39,7 @@ COMMIT_SCRIPT = resources.files("riskengine.windows").joinpath("commit_batch.lua
 PLACED, REDELIVERED, LATE = "N", "D", "L"
 NO_GATE, OPENS_GATE, NEEDS_OPEN_GATE = 0, 1, 2  # a window's gate mode in a script call
 CLOSED_GATE = -2  # the script's ``reused`` for a gated window it did not read back
+REPLY_SIZE = 5  # reply elements per window (apply_batch.lua)
 # A batch is applied in parts of about this many trades, at most MAX_PARTS of them (plus a short
 # lead part, see _split), so the
 # number of script calls per batch stays bounded however large the batch is.
@@ -186,9 +187,9 @@ class RedisWindowStore:
                 replies = item.future.result()
             except (redis.RedisError, RedisClusterException) as exc:
                 raise StateStoreError(f"window script failed: {exc}") from exc
-            for group, sent, group_replies in zip(item.groups, item.copies, replies, strict=True):
-                for (state, trades_in), copy, reply in zip(group, sent, group_replies, strict=True):
-                    self._read_reply(state, trades_in, copy, reply, item.known)
+            for group, sent, flat in zip(item.groups, item.copies, replies, strict=True):
+                for i, ((state, trades_in), copy) in enumerate(zip(group, sent, strict=True)):
+                    self._read_reply(state, trades_in, copy, flat[REPLY_SIZE * i : REPLY_SIZE * (i + 1)], item.known)
             yield item.part, item.batch
 
     def _read_reply(
@@ -199,18 +200,20 @@ class RedisWindowStore:
         reply: Sequence[Any],
         known: Mapping[str, WindowEvent],
     ) -> None:
-        statuses, blob, marks, flat_buckets, reused = reply
+        statuses, blob, marks, buckets, reused = reply
         state.statuses = {trade.event_id: status for trade, status in zip(trades, _text(statuses), strict=True)}
         if int(reused) == CLOSED_GATE:
             state.dormant = True
             return
         state.events = self._copies.read(state.key, copy, _text(blob), int(reused), known)
-        for mark in marks:
-            fields = _text(mark).split(SEPARATOR)
+        for mark in _text(marks).split(RECORD_SEPARATOR) if marks else ():
+            fields = mark.split(SEPARATOR)
             if len(fields) == 3:  # anything else is not a mark this version wrote: it marks nothing
                 rule, end_event_id, alert_id = fields
                 state.marks.setdefault((rule, end_event_id), alert_id)
-        state.volume_buckets = {int(flat_buckets[i]): int(flat_buckets[i + 1]) for i in range(0, len(flat_buckets), 2)}
+        if buckets:
+            flat = _text(buckets).split(RECORD_SEPARATOR)
+            state.volume_buckets = {int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
 
     def _run_script(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
         return self._call(self._script, APPLY_SCRIPT, calls)
