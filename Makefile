@@ -11,7 +11,7 @@ CDK ?= npx --yes $(CDK_CLI)
 ARCH ?= arm64
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install system-deps demo test lint unit integration infra bench bench-cluster api synth layers diff deploy \
+.PHONY: help install system-deps demo test lint unit integration infra bench bench-cluster bench-script api synth layers diff deploy \
 	destroy localstack-install localstack-check localstack-up localstack-deploy localstack-bridge localstack-down clean
 
 help:  ## List the targets.
@@ -52,6 +52,9 @@ bench: install system-deps  ## The throughput benchmark (see docs/performance.md
 
 bench-cluster: install system-deps  ## The handler in 2 processes on a 3-master Redis Cluster (see docs/scaling.md).
 	$(BIN)/python benchmarks/cluster.py
+
+bench-script: install system-deps  ## The window script's instructions per trade under valgrind (see benchmarks/README.md).
+	$(BIN)/python benchmarks/script_cost.py --by-scope
 
 api: install system-deps  ## Serve the ingest and reporting APIs on http://127.0.0.1:8080 with the pipeline.
 	$(BIN)/riskengine api serve

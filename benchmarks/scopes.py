@@ -23,7 +23,7 @@ from riskengine.windows.spec import KEY_PREFIX, Scope
 from riskengine.windows.store import APPLY_SCRIPT, RedisWindowStore
 from riskengine_tools.local import EmbeddedRedis
 
-__all__ = ["ScriptRecorder", "memory_by_owner", "redis_cpu_by_scope"]
+__all__ = ["ScriptRecorder", "memory_by_owner", "only_scope", "redis_cpu_by_scope"]
 
 Call = tuple[list[str], list[Any]]
 # One apply-script call's layout (windows/apply_batch.lua): runs of windows, each run a header of
@@ -96,7 +96,7 @@ def redis_cpu_by_scope(calls: list[Call], trades: int) -> dict[str, float]:
     and the bytes per trade its calls send (keys and arguments) and get back (the replies' strings)."""
     result: dict[str, float] = {}
     for scope in Scope:
-        only = [_only(call, scope) for call in calls]
+        only = [only_scope(call, scope) for call in calls]
         sent = received = 0
         with EmbeddedRedis() as server, redis.Redis.from_url(server.url) as client:
             script = client.register_script(APPLY_SCRIPT)
@@ -121,7 +121,8 @@ def _size(value: Any) -> int:
     return len(value) if isinstance(value, bytes) else len(str(value).encode())
 
 
-def _only(call: Call, scope: Scope) -> Call:
+def only_scope(call: Call, scope: Scope) -> Call:
+    """The call with only ``scope``'s windows in it (runs re-counted)."""
     kept_keys: list[str] = []
     kept_args: list[Any] = []
     for header, windows in _runs(*call):
